@@ -1,0 +1,137 @@
+"""Hash a workspace output (file or directory), optionally inserting its bytes into the cache.
+
+Unchanged files are answered by the stat cache; an unchanged directory by one signature
+lookup. Everything else is hashed on a thread pool, copied into the cache in the same
+read when `insert` is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat as stat_mod
+import time
+from dataclasses import dataclass, field
+
+from lode.errors import TargetError
+from lode.hashing import md5_file, parallel_map
+from lode.statcache import RACY_NS, Stat, stat_key
+from lode.tree import manifest_bytes, manifest_md5
+from lode.walk import FileRow, walk_files
+
+
+@dataclass
+class Built:
+    md5: str
+    size: int
+    nfiles: int | None = None
+    isexec: bool = False
+    # (relpath, md5) of every file, for directories whose manifest was (re)built
+    entries: list[tuple[str, str]] = field(default_factory=list)
+
+
+def listing_signature(rows: list[FileRow]) -> str:
+    h = hashlib.md5()
+    for rel, _, st in sorted(rows):
+        h.update(f"{rel}\0{st[0]}\0{st[1]}\0{st[2]}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def build(repo, path: str, insert: bool = False) -> Built:
+    """Hash the output at absolute `path`; with `insert`, also store its objects."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise TargetError(f"'{repo.rel(path)}' does not exist.") from None
+    if stat_mod.S_ISDIR(st.st_mode):
+        return _build_dir(repo, path, insert)
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise TargetError(f"'{repo.rel(path)}' is neither a file nor a directory.")
+    return _build_file(repo, path, st, insert)
+
+
+def _build_file(repo, path: str, st: os.stat_result, insert: bool) -> Built:
+    rel = repo.rel(path)
+    key = stat_key(st)
+    started = time.time_ns()
+    md5 = repo.stat.get(rel, key)
+    if insert:
+        md5, key = repo.odb.add_file(path, repo.link_types, md5)
+    elif md5 is None:
+        md5 = md5_file(path)
+    repo.stat.put_many([(rel, key, md5)], started)
+    return Built(md5, st.st_size, None, bool(st.st_mode & stat_mod.S_IXUSR))
+
+
+def _build_dir(repo, path: str, insert: bool) -> Built:
+    rel_root = repo.rel(path)
+    started = time.time_ns()
+    rows = walk_files(path, repo.ignore.matcher(path))
+    sig = listing_signature(rows)
+    memo = repo.stat.get_dir(rel_root, sig)
+    if memo is not None and (not insert or _objects_present(repo, memo[0])):
+        return Built(memo[0], memo[1], memo[2])
+
+    known = repo.stat.get_prefix(rel_root)
+    md5s: list[str | None] = []
+    todo: list[int] = []
+    for i, (rel, _, st) in enumerate(rows):
+        row = known.get(rel.encode("utf-8", "surrogateescape"))
+        if row is not None and row[:3] == st:
+            md5s.append(row[3])
+            if insert:
+                todo.append(i)  # make sure the object is in the cache
+        else:
+            md5s.append(None)
+            todo.append(i)
+
+    odb, link_types = (repo.odb, repo.link_types) if insert else (None, None)
+
+    def work(i: int) -> tuple[str, Stat]:
+        rel, abspath, st = rows[i]
+        if odb is not None:
+            return odb.add_file(abspath, link_types, md5s[i])
+        return md5_file(abspath), st
+
+    fresh: list[tuple[str, Stat, str]] = []
+    for i, (md5, st) in zip(todo, parallel_map(work, todo), strict=True):
+        if md5s[i] is None or st != rows[i][2]:
+            fresh.append((f"{rel_root}/{rows[i][0]}", st, md5))
+        md5s[i] = md5
+    entries = [(rel, md5) for (rel, _, _), md5 in zip(rows, md5s, strict=True)]
+    data = manifest_bytes(entries)  # type: ignore[arg-type]
+    md5 = manifest_md5(data)
+    if insert:
+        repo.odb.add_bytes(md5, data)
+    size = sum(st[1] for _, _, st in rows)
+    repo.stat.put_many(fresh, started)
+    if all(st[2] < started - RACY_NS for _, _, st in rows):
+        repo.stat.put_dir(rel_root, sig, md5, size, len(rows))
+    return Built(md5, size, len(rows), False, entries)  # type: ignore[arg-type]
+
+
+def _objects_present(repo, dir_md5: str) -> bool:
+    """Cheap re-add check: the manifest and every object it names exist (no rehash)."""
+    from lode.tree import parse_manifest
+
+    try:
+        entries = parse_manifest(repo.odb.read_verified(dir_md5))
+    except Exception:
+        return False
+    return all(os.path.exists(repo.odb.path(m)) for _, m in entries)
+
+
+def file_md5_cached(repo, path: str) -> str | None:
+    """md5 of a workspace file through the stat cache; None when it does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    rel = repo.rel(path)
+    key = stat_key(st)
+    md5 = repo.stat.get(rel, key)
+    if md5 is None:
+        started = time.time_ns()
+        md5 = md5_file(path)
+        repo.stat.put_many([(rel, key, md5)], started)
+    return md5

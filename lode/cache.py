@@ -1,0 +1,296 @@
+"""The content-addressed object store `.dvc/cache/files/md5/<2>/<30>` and linking out of it.
+
+Objects are written to a temporary file and renamed into place, read-only (0444). An
+object is linked into the workspace only after its bytes were checked against its name:
+while copying (free, the bytes pass through anyway), or through the stat cache, which
+remembers objects lode already verified.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import secrets
+import stat as stat_mod
+
+from lode.hashing import SMALL, copy_with_md5, md5_file
+from lode.statcache import Stat, StatCache, stat_key
+
+FICLONE = 0x40049409  # linux/fs.h
+_NO_LINK = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.ENOSYS, errno.EPERM}
+OBJ_MODE = 0o444
+
+
+class CorruptObject(Exception):
+    def __init__(self, md5: str, path: str) -> None:
+        super().__init__(md5)
+        self.md5, self.path = md5, path
+
+
+class MissingObject(Exception):
+    def __init__(self, md5: str, path: str) -> None:
+        super().__init__(md5)
+        self.md5, self.path = md5, path
+
+
+class LinkUnsupported(Exception):
+    pass
+
+
+class ObjectStore:
+    def __init__(self, root: str, stat: StatCache) -> None:
+        self.root = root
+        self.stat = stat
+        self.files_dir = os.path.join(root, "files", "md5")
+        self._dirs: set[str] = set()
+        self._broken_links: set[str] = set()
+
+    # -- layout ------------------------------------------------------------------------
+    def path(self, md5: str, legacy: bool = False) -> str:
+        base = self.root if legacy else self.files_dir
+        return os.path.join(base, md5[:2], md5[2:])
+
+    def exists(self, md5: str) -> bool:
+        return os.path.exists(self.path(md5))
+
+    def _tmp(self) -> str:
+        self._mkdir(self.files_dir)
+        return os.path.join(self.files_dir, f".{secrets.token_urlsafe(12)}.tmp")
+
+    def _mkdir(self, d: str) -> None:
+        if d not in self._dirs:
+            os.makedirs(d, exist_ok=True)
+            self._dirs.add(d)
+
+    def _commit_tmp(self, tmp: str, md5: str) -> str:
+        dest = self.path(md5)
+        self._mkdir(os.path.dirname(dest))
+        os.replace(tmp, dest)
+        return dest
+
+    # -- insertion ---------------------------------------------------------------------
+    def add_bytes(self, md5: str, data: bytes) -> None:
+        if self.exists(md5):
+            return
+        tmp = self._tmp()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJ_MODE)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            self._commit_tmp(tmp, md5)
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+
+    def add_file(self, src: str, link_types: list[str], md5: str | None = None) -> tuple[str, Stat]:
+        """Put the file's bytes into the store; return (md5, stat of src as hashed).
+
+        With a known md5 whose object exists this touches nothing. Hardlink/symlink
+        caches take the file's inode itself (no copy: the workspace file becomes the
+        read-only object); otherwise the bytes are reflinked, or copied while hashed.
+        """
+        if md5 is not None and self.exists(md5):
+            return md5, stat_key(os.stat(src))
+        if link_types[0] in ("hardlink", "symlink") and "hardlink" not in self._broken_links:
+            try:
+                return self._add_by_link(src, md5)
+            except LinkUnsupported:
+                self._broken_links.add("hardlink")
+        tmp = self._tmp()
+        try:
+            with open(src, "rb", buffering=0) as fsrc:
+                st = os.fstat(fsrc.fileno())
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJ_MODE)
+                try:
+                    if "reflink" in link_types and self._reflink(fsrc.fileno(), fd):
+                        got = md5_file(src)
+                    else:
+                        got, _ = copy_with_md5(fsrc.fileno(), fd, st.st_size)
+                finally:
+                    os.close(fd)
+            if self.exists(got):
+                os.unlink(tmp)
+            else:
+                self._commit_tmp(tmp, got)
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+        return got, stat_key(st)
+
+    def _add_by_link(self, src: str, md5: str | None) -> tuple[str, Stat]:
+        before = stat_key(os.stat(src))
+        got = md5 or md5_file(src)
+        if self.exists(got):
+            return got, before
+        tmp = self._tmp()
+        try:
+            os.link(src, tmp)
+        except OSError as e:
+            if e.errno in _NO_LINK:
+                raise LinkUnsupported from e
+            raise
+        try:
+            if stat_key(os.stat(tmp)) != before:
+                from lode.errors import TargetError
+
+                raise TargetError(f"'{src}' changed while it was being added; add it again.")
+            os.chmod(tmp, OBJ_MODE)
+            self._commit_tmp(tmp, got)
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+        return got, stat_key(os.stat(src))
+
+    def _reflink(self, src_fd: int, dst_fd: int) -> bool:
+        if "reflink" in self._broken_links:
+            return False
+        try:
+            fcntl.ioctl(dst_fd, FICLONE, src_fd)
+            return True
+        except OSError as e:
+            if e.errno in _NO_LINK:
+                self._broken_links.add("reflink")
+                return False
+            raise
+
+    # -- reading and verifying ---------------------------------------------------------
+    def read_verified(self, md5: str) -> bytes:
+        """The bytes of a (small) object, checked against its name."""
+        path = self.path(md5)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            raise MissingObject(md5, path) from None
+        name = md5[:-4] if md5.endswith(".dir") else md5
+        if hashlib.md5(data).hexdigest() != name:
+            raise CorruptObject(md5, path)
+        return data
+
+    def is_sound(self, md5: str, path: str | None = None) -> bool:
+        """Rehash the object (unless the stat cache vouches for it)."""
+        path = path or self.path(md5)
+        st = stat_key(os.stat(path))
+        if self.stat.get(path, st) == md5:
+            return True
+        name = md5[:-4] if md5.endswith(".dir") else md5
+        ok = md5_file(path) == name
+        if ok:
+            self.stat.put_trusted([(path, st, md5)])
+        return ok
+
+    # -- linking out -------------------------------------------------------------------
+    def link(
+        self, md5: str, dest: str, link_types: list[str], isexec: bool = False, legacy: bool = False
+    ) -> Stat:
+        """Make `dest` hold the object's bytes (atomically replacing whatever is there) using
+        the first link type that works here; return the stat of the new `dest`."""
+        obj = self.path(md5, legacy)
+        if not os.path.exists(obj):
+            raise MissingObject(md5, obj)
+        for lt in link_types:
+            if lt in self._broken_links:
+                continue
+            try:
+                return getattr(self, f"_link_{lt}")(md5, obj, dest, isexec)
+            except LinkUnsupported:
+                self._broken_links.add(lt)
+        raise LinkUnsupported(f"none of the cache types {', '.join(link_types)} works here")
+
+    def _place(self, dest: str, make) -> Stat:
+        d = os.path.dirname(dest)
+        tmp = os.path.join(d, f".{os.path.basename(dest)}.{secrets.token_urlsafe(6)}.tmp")
+        try:
+            make(tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+        return stat_key(os.stat(dest))
+
+    def _link_copy(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
+        def make(tmp: str) -> None:
+            with open(obj, "rb", buffering=0) as fsrc:
+                size = os.fstat(fsrc.fileno()).st_size
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if isexec else 0o666)
+                try:
+                    got, _ = copy_with_md5(fsrc.fileno(), fd, size)
+                finally:
+                    os.close(fd)
+            if got != md5:
+                raise CorruptObject(md5, obj)
+
+        st = self._place(dest, make)
+        if os.path.getsize(obj) >= SMALL:
+            self.stat.put_trusted([(obj, stat_key(os.stat(obj)), md5)])
+        return st
+
+    def _link_reflink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
+        if not self.is_sound(md5, obj):
+            raise CorruptObject(md5, obj)
+
+        def make(tmp: str) -> None:
+            with open(obj, "rb") as fsrc:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if isexec else 0o666)
+                try:
+                    if not self._reflink(fsrc.fileno(), fd):
+                        raise LinkUnsupported
+                finally:
+                    os.close(fd)
+
+        return self._place(dest, make)
+
+    def _link_hardlink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
+        if not self.is_sound(md5, obj):
+            raise CorruptObject(md5, obj)
+        try:
+            if os.path.samefile(obj, dest):
+                return stat_key(os.stat(dest))
+        except OSError:
+            pass
+
+        def make(tmp: str) -> None:
+            try:
+                os.link(obj, tmp)
+            except OSError as e:
+                if e.errno in _NO_LINK or e.errno == errno.EMLINK:
+                    raise LinkUnsupported from e
+                raise
+
+        return self._place(dest, make)
+
+    def _link_symlink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
+        if not self.is_sound(md5, obj):
+            raise CorruptObject(md5, obj)
+        target = os.path.abspath(obj)
+        if os.path.islink(dest) and os.readlink(dest) == target:
+            return stat_key(os.stat(dest))
+        return self._place(dest, lambda tmp: os.symlink(target, tmp))
+
+    # -- enumeration -------------------------------------------------------------------
+    def iter_objects(self):
+        """(md5, path) of every object in the DVC-3 layout; temporary files are skipped."""
+        try:
+            prefixes = sorted(os.listdir(self.files_dir))
+        except FileNotFoundError:
+            return
+        for prefix in prefixes:
+            d = os.path.join(self.files_dir, prefix)
+            if len(prefix) != 2 or not os.path.isdir(d):
+                continue
+            for name in sorted(os.listdir(d)):
+                if not name.startswith("."):
+                    yield prefix + name, os.path.join(d, name)
+
+
+def is_protected(path: str) -> bool:
+    return not (os.lstat(path).st_mode & stat_mod.S_IWUSR)
+
+
+def _unlink_quiet(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,137 @@
+"""The `lode` command: parse, call an operation, print its result, render errors once.
+
+Command modules are imported only when their command runs (start-up is measured), so
+this file holds the whole argument table and nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from lode import __version__
+
+# name -> (module under lode.cli, function, help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("init", "run_init", "Initialise lode (DVC-compatible) in this Git repository."),
+    "add": ("data", "run_add", "Track files or directories: cache them and write .dvc pointers."),
+    "commit": ("data", "run_commit", "Record changes to tracked outputs in their pointers."),
+    "checkout": ("data", "run_checkout", "Restore tracked outputs from the cache."),
+    "status": ("data", "run_status", "Show tracked outputs that changed."),
+    "unprotect": ("data", "run_unprotect", "Make linked, read-only outputs editable."),
+    "config": ("config", "run_config", "Get or set a configuration option."),
+    "cache": ("config", "run_cache", "Cache location and integrity check."),
+}
+
+
+def _common(p: argparse.ArgumentParser, top: bool = False) -> None:
+    # Sub-commands must not reset what `lode -v CMD` set at the top, hence SUPPRESS there.
+    g = p.add_mutually_exclusive_group()
+    default = {} if top else {"default": argparse.SUPPRESS}
+    g.add_argument("-v", "--verbose", action="count", help="more output; tracebacks", **default)
+    g.add_argument("-q", "--quiet", action="store_true", help="only errors", **default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lode",
+        description="Version data and models beside Git; run pipelines as team recipes.",
+    )
+    parser.add_argument("--version", action="version", version=f"lode {__version__}")
+    _common(parser, top=True)
+    parser.set_defaults(verbose=0, quiet=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subs = {}
+    for name, (_, _, help_) in COMMANDS.items():
+        subs[name] = p = sub.add_parser(name, help=help_, description=help_)
+        _common(p)
+
+    p = subs["init"]
+    p.add_argument("--no-scm", action="store_true", help="use lode without Git")
+    p.add_argument("-f", "--force", action="store_true", help="rewrite existing scaffolding")
+
+    subs["add"].add_argument("targets", nargs="+", metavar="TARGET")
+    p = subs["commit"]
+    p.add_argument("targets", nargs="*", metavar="TARGET")
+    p.add_argument("-f", "--force", action="store_true", help="accepted for DVC compatibility")
+    p = subs["checkout"]
+    p.add_argument("targets", nargs="*", metavar="TARGET")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite local changes")
+    p.add_argument("--relink", action="store_true", help="recreate links even if data matches")
+    p = subs["status"]
+    p.add_argument("targets", nargs="*", metavar="TARGET")
+    p.add_argument("--json", action="store_true", help="machine-readable output, DVC's shape")
+    subs["unprotect"].add_argument("targets", nargs="+", metavar="TARGET")
+
+    p = subs["config"]
+    p.add_argument("--local", action="store_true", help="use .dvc/config.local (git-ignored)")
+    p.add_argument("-u", "--unset", action="store_true", help="remove the option")
+    p.add_argument("-l", "--list", action="store_true", help="list all options")
+    p.add_argument("name", nargs="?", help="SECTION.OPTION, e.g. cache.type")
+    p.add_argument("value", nargs="?")
+
+    p = subs["cache"]
+    csub = p.add_subparsers(dest="cache_command", metavar="SUBCOMMAND", required=True)
+    c = csub.add_parser("dir", help="show or set the cache directory")
+    _common(c)
+    c.add_argument("value", nargs="?", metavar="PATH")
+    c.add_argument("--local", action="store_true")
+    c = csub.add_parser("verify", help="rehash every object; name the corrupt ones")
+    _common(c)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.command:
+        build_parser().print_help()
+        return 0
+    module, func, _ = COMMANDS[args.command]
+    verbose = args.verbose
+    try:
+        handler = getattr(importlib.import_module(f"lode.cli.{module}"), func)
+        return handler(args) or 0
+    except KeyboardInterrupt:
+        print("ERROR: interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as e:  # rendered once, here
+        return _render(e, verbose)
+
+
+def _render(e: Exception, verbose: int) -> int:
+    from lode.errors import LodeError
+
+    if verbose:
+        import traceback
+
+        traceback.print_exc()
+    if isinstance(e, LodeError):
+        print(f"ERROR: {e}", file=sys.stderr)
+        return e.exit_code
+    if isinstance(e, OSError):
+        print(f"ERROR: {_os_error(e)}", file=sys.stderr)
+        return 1
+    print(
+        f"ERROR: unexpected {type(e).__name__}: {e}. Rerun with -v for the traceback "
+        "and report it.",
+        file=sys.stderr,
+    )
+    return 255
+
+
+def _os_error(e: OSError) -> str:
+    import errno
+
+    where = f" '{e.filename}'" if e.filename else ""
+    if e.errno == errno.ENOSPC:
+        return f"no space left on the device{where}; free some space and rerun (nothing was lost)."
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied{where}; check the file's owner and mode."
+    if e.errno == errno.EROFS:
+        return f"read-only file system{where}."
+    return f"{e.strerror or e}{where}."

@@ -1,0 +1,99 @@
+"""`.dvc/config` (tracked) and `.dvc/config.local` (git-ignored), in DVC's ConfigObj INI dialect.
+
+Only the shape DVC writes is supported: `[section]` or `['remote "name"']` headers and
+`key = value` lines indented by four spaces. The local file wins over the tracked one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from lode.atomic import write_text_atomic
+from lode.errors import ConfigError
+
+LEVELS = ("repo", "local")
+_HEADER = re.compile(r"^\s*\[\s*(?P<q>['\"]?)(?P<name>.*?)(?P=q)\s*\]\s*$")
+_KEYVAL = re.compile(r"^\s*(?P<key>[^=\s]+)\s*=\s*(?P<value>.*?)\s*$")
+
+Sections = dict[str, dict[str, str]]
+
+
+def parse(text: str, where: str) -> Sections:
+    sections: Sections = {}
+    current: dict[str, str] | None = None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        m = _HEADER.match(line)
+        if m:
+            current = sections.setdefault(m["name"], {})
+            continue
+        m = _KEYVAL.match(line)
+        if not m or current is None:
+            raise ConfigError(f"{where} line {lineno} is not 'key = value' inside a [section].")
+        value = m["value"]
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        current[m["key"]] = value
+    return sections
+
+
+def render(sections: Sections) -> str:
+    out = []
+    for name, keys in sections.items():
+        if not keys:
+            continue
+        header = f"[{name}]" if re.fullmatch(r"[\w.-]+", name) else f"['{name}']"
+        out.append(header)
+        out.extend(f"    {k} = {v}" for k, v in keys.items())
+    return "".join(line + "\n" for line in out)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """`core.remote` -> ("core", "remote"); `remote.myremote.url` -> ('remote "myremote"', "url")."""
+    parts = name.split(".")
+    if len(parts) == 2 and all(parts):
+        return parts[0], parts[1]
+    if len(parts) == 3 and all(parts) and parts[0] == "remote":
+        return f'remote "{parts[1]}"', parts[2]
+    raise ConfigError(f"'{name}' is not a config option; use SECTION.OPTION, e.g. cache.type.")
+
+
+class Config:
+    def __init__(self, dvc_dir: str) -> None:
+        self.dvc_dir = dvc_dir
+        self.files = {
+            "repo": os.path.join(dvc_dir, "config"),
+            "local": os.path.join(dvc_dir, "config.local"),
+        }
+        self._levels: dict[str, Sections] = {}
+
+    def level(self, level: str) -> Sections:
+        if level not in self._levels:
+            path = self.files[level]
+            try:
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+            except FileNotFoundError:
+                text = ""
+            self._levels[level] = parse(text, os.path.relpath(path))
+        return self._levels[level]
+
+    def get(self, section: str, key: str, default: str | None = None) -> str | None:
+        for level in reversed(LEVELS):
+            value = self.level(level).get(section, {}).get(key)
+            if value is not None:
+                return value
+        return default
+
+    def set(self, level: str, section: str, key: str, value: str | None) -> None:
+        sections = self.level(level)
+        if value is None:
+            if key not in sections.get(section, {}):
+                raise ConfigError(f"option '{key}' is not set in section '{section}'.")
+            del sections[section][key]
+        else:
+            sections.setdefault(section, {})[key] = value
+        write_text_atomic(self.files[level], render(sections))

@@ -1,0 +1,57 @@
+"""Every user-facing failure is one of these; the CLI renders them once."""
+
+from __future__ import annotations
+
+
+class LodeError(Exception):
+    """A failure with a one-sentence message meant for the user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} {self.hint}"
+
+
+class NotARepoError(LodeError):
+    exit_code = 253
+
+
+class InitError(LodeError):
+    pass
+
+
+class ConfigError(LodeError):
+    exit_code = 251
+
+
+class LockedError(LodeError):
+    pass
+
+
+class TargetError(LodeError):
+    """A target that does not exist, escapes the repository, or overlaps another output."""
+
+
+class PointerError(LodeError):
+    """A malformed or unreadable .dvc file."""
+
+
+class CacheError(LodeError):
+    """Missing or corrupt cache objects; `names` lists them for the report."""
+
+    def __init__(self, message: str, names: list[str] | None = None, hint: str | None = None):
+        super().__init__(message, hint)
+        self.names = names or []
+
+
+class CheckoutError(CacheError):
+    pass
+
+
+class ModifiedError(LodeError):
+    """Refusing to overwrite workspace changes that exist nowhere else."""

@@ -1,0 +1,52 @@
+"""Keep `/name` lines in the `.gitignore` beside each tracked output, as `dvc add` does."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from lode.atomic import write_text_atomic
+
+_SPECIAL = re.compile(r"([\\*?\[\]!#])")
+
+
+def entry_for(name: str) -> str:
+    """The line that ignores exactly `name` in its own directory (Git pattern syntax)."""
+    escaped = _SPECIAL.sub(r"\\\1", name)
+    if escaped.endswith(" "):
+        escaped = escaped[:-1] + "\\ "
+    return "/" + escaped
+
+
+def ensure_ignored(path: str) -> bool:
+    """Add the entry for `path` to its directory's .gitignore; return True if written."""
+    directory, name = os.path.split(path)
+    gi = os.path.join(directory, ".gitignore")
+    line = entry_for(name)
+    try:
+        with open(gi, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    if line in text.splitlines():
+        return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    write_text_atomic(gi, text + line + "\n")
+    return True
+
+
+def remove_ignored(path: str) -> None:
+    directory, name = os.path.split(path)
+    gi = os.path.join(directory, ".gitignore")
+    try:
+        with open(gi, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return
+    kept = [ln for ln in lines if ln != entry_for(name)]
+    if kept != lines:
+        if kept:
+            write_text_atomic(gi, "\n".join(kept) + "\n")
+        else:
+            os.unlink(gi)

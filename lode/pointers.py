@@ -1,0 +1,139 @@
+"""`*.dvc` pointer files and the output records they hold (DVC 3 key order, docs/formats.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from lode import yamlio
+from lode.atomic import write_text_atomic
+from lode.errors import PointerError
+
+POINTER_SUFFIX = ".dvc"
+LEGACY_HASH = "md5-dos2unix"
+# Keys DVC writes before `hash:` (hash value and meta), and the meta keys among them.
+_META_KEYS = ("size", "nfiles", "isexec")
+_TOP_ORDER = ("desc", "md5", "cmd", "wdir", "frozen", "deps", "outs", "always_changed", "meta")
+
+
+@dataclass
+class Out:
+    """One output: where it is, what it hashed to, and the keys lode carries along unchanged."""
+
+    path: str
+    md5: str | None = None
+    size: int | None = None
+    nfiles: int | None = None
+    isexec: bool = False
+    hash_name: str = "md5"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.md5 and self.md5.endswith(".dir"))
+
+    @property
+    def cached(self) -> bool:
+        return self.extra.get("cache", True) is not False
+
+    def with_hash(self, md5: str, size: int, nfiles: int | None, isexec: bool = False) -> Out:
+        return Out(self.path, md5, size, nfiles, isexec, "md5", dict(self.extra))
+
+    def to_pointer_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        if self.md5:
+            d["md5"] = self.md5
+            if self.size is not None:
+                d["size"] = self.size
+            if self.nfiles is not None:
+                d["nfiles"] = self.nfiles
+            if self.isexec:
+                d["isexec"] = True
+            if self.hash_name != LEGACY_HASH:
+                d["hash"] = self.hash_name
+        d["path"] = self.path
+        d.update(self.extra)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str) -> Out:
+        if not isinstance(d, dict) or not isinstance(d.get("path"), str):
+            raise PointerError(f"{where}: every entry of 'outs' needs a 'path'.")
+        md5 = d.get("md5")
+        if md5 is not None and not isinstance(md5, str):
+            raise PointerError(f"{where}: 'md5' of '{d['path']}' must be a string.")
+        known = {"path", "md5", "hash", "etag", "version_id", *_META_KEYS}
+        extra = {k: v for k, v in d.items() if k not in known}
+        return cls(
+            path=d["path"],
+            md5=md5,
+            size=d.get("size"),
+            nfiles=d.get("nfiles"),
+            isexec=bool(d.get("isexec", False)),
+            hash_name=d.get("hash", LEGACY_HASH if md5 else "md5"),
+            extra=extra,
+        )
+
+
+@dataclass
+class Pointer:
+    """A parsed `.dvc` file: its outputs plus any other top-level keys, kept in order."""
+
+    path: str  # the .dvc file, absolute
+    outs: list[Out]
+    other: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wdir(self) -> str:
+        return os.path.join(os.path.dirname(self.path), self.other.get("wdir") or ".")
+
+    def out_abspath(self, out: Out) -> str:
+        return os.path.normpath(os.path.join(self.wdir, out.path))
+
+    def to_text(self) -> str:
+        doc: dict[str, Any] = {}
+        for key in _TOP_ORDER:
+            if key == "outs":
+                doc["outs"] = [o.to_pointer_dict() for o in self.outs]
+            elif self.other.get(key):
+                doc[key] = self.other[key]
+        for key, value in self.other.items():
+            if key not in doc and key not in _TOP_ORDER:
+                doc[key] = value
+        return yamlio.dumps(doc)
+
+
+def load(path: str, rel: str | None = None) -> Pointer:
+    where = rel or path
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise PointerError(f"cannot read {where}: {e.strerror}.") from e
+    except UnicodeDecodeError as e:
+        raise PointerError(f"{where} is not UTF-8 text.") from e
+    try:
+        doc = yamlio.loads(text)
+    except Exception as e:  # yaml.YAMLError; mark gives the line
+        mark = getattr(e, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise PointerError(f"{where} is not valid YAML{line}.") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("outs"), list) or not doc["outs"]:
+        raise PointerError(f"{where} is malformed: it needs a non-empty 'outs' list.")
+    outs = [Out.from_dict(d, where) for d in doc["outs"]]
+    other = {k: v for k, v in doc.items() if k != "outs"}
+    return Pointer(path, outs, other)
+
+
+def save(pointer: Pointer) -> bool:
+    """Write the pointer atomically; return False (and touch nothing) when the bytes are equal."""
+    text = pointer.to_text()
+    try:
+        with open(pointer.path, encoding="utf-8") as f:
+            if f.read() == text:
+                return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_text_atomic(pointer.path, text)
+    return True

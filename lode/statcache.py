@@ -1,0 +1,108 @@
+"""The stat cache: (inode, size, mtime_ns) of a path -> its md5, so an unchanged file is never reread.
+
+Rows live in SQLite under `.dvc/tmp/lode/`; it is lode's own state and can be deleted at any
+time. Paths are stored as bytes (os.fsencode) so names that are not UTF-8 round-trip.
+A directory row keeps a signature of its whole listing, so an unchanged directory of
+20,000 files needs one lookup instead of 20,000.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+
+# A file whose mtime is this close to the moment we started reading it may be rewritten
+# within the same timestamp tick without its stat changing ("racily clean", as Git calls
+# it); such rows are not stored, so the file is simply hashed again next time.
+RACY_NS = 50_000_000
+
+Stat = tuple[int, int, int]  # (inode, size, mtime_ns)
+
+
+def stat_key(st: os.stat_result) -> Stat:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class StatCache:
+    """Thin SQLite edge; every method is a batch so a big directory costs one round trip."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, ino INTEGER,"
+                " size INTEGER, mtime INTEGER, md5 TEXT) WITHOUT ROWID"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS dirs (path BLOB PRIMARY KEY, sig TEXT,"
+                " md5 TEXT, size INTEGER, nfiles INTEGER) WITHOUT ROWID"
+            )
+            self._db = db
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- files -------------------------------------------------------------------------
+    def get(self, path: str, st: Stat) -> str | None:
+        row = self.db.execute(
+            "SELECT ino, size, mtime, md5 FROM files WHERE path = ?", (os.fsencode(path),)
+        ).fetchone()
+        if row and tuple(row[:3]) == st:
+            return row[3]
+        return None
+
+    def get_prefix(self, prefix: str) -> dict[bytes, tuple[int, int, int, str]]:
+        """All rows under directory `prefix` (keys relative to it, as bytes)."""
+        lo = os.fsencode(prefix.rstrip("/") + "/")
+        hi = lo[:-1] + b"0"  # the byte after "/"
+        rows = self.db.execute(
+            "SELECT path, ino, size, mtime, md5 FROM files WHERE path >= ? AND path < ?", (lo, hi)
+        )
+        n = len(lo)
+        return {p[n:]: (i, s, m, h) for p, i, s, m, h in rows}
+
+    def put_many(self, rows: Iterable[tuple[str, Stat, str]], started_ns: int | None = None) -> None:
+        """Store (path, stat, md5); skip racily-clean rows (see RACY_NS)."""
+        limit = (started_ns if started_ns is not None else time.time_ns()) - RACY_NS
+        data = [
+            (os.fsencode(p), st[0], st[1], st[2], md5) for p, st, md5 in rows if st[2] < limit
+        ]
+        if data:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", data)
+
+    def put_trusted(self, rows: Iterable[tuple[str, Stat, str]]) -> None:
+        """Store rows for files lode itself just wrote from verified bytes (no race to fear)."""
+        data = [(os.fsencode(p), st[0], st[1], st[2], md5) for p, st, md5 in rows]
+        if data:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", data)
+
+    # -- directories -------------------------------------------------------------------
+    def get_dir(self, path: str, sig: str) -> tuple[str, int, int] | None:
+        row = self.db.execute(
+            "SELECT sig, md5, size, nfiles FROM dirs WHERE path = ?", (os.fsencode(path),)
+        ).fetchone()
+        if row and row[0] == sig:
+            return row[1], row[2], row[3]
+        return None
+
+    def put_dir(self, path: str, sig: str, md5: str, size: int, nfiles: int) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)",
+                (os.fsencode(path), sig, md5, size, nfiles),
+            )

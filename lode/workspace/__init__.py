@@ -1,0 +1,1 @@
+"""Workspace operations on `.dvc`-tracked data: add, commit, checkout, status, unprotect."""

@@ -1,0 +1,54 @@
+"""`lode checkout`: make the workspace match the pointers, from the cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lode.errors import CheckoutError, ModifiedError
+from lode.workspace.targets import select
+from lode.workspace.tree_ops import Plan, execute, plan_dir, plan_file
+
+
+@dataclass
+class CheckoutResult:
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def checkout(repo, targets: list[str] | None, force: bool = False, relink: bool = False):
+    plans: list[Plan] = []
+    for pointer in select(repo, targets):
+        for out in pointer.outs:
+            if not out.cached or not out.md5:
+                continue
+            path = pointer.out_abspath(out)
+            if out.is_dir:
+                plans.append(plan_dir(repo, path, out.md5, relink))
+            else:
+                plans.append(plan_file(repo, path, out.md5, out.isexec, relink))
+    lose = [p for plan in plans for p in plan.lose]
+    if lose and not force:
+        shown = ", ".join(lose[:5]) + (f" and {len(lose) - 5} more" if len(lose) > 5 else "")
+        raise ModifiedError(
+            f"checkout would overwrite changes that are not in the cache: {shown}.",
+            "Record them with 'lode add'/'lode commit', or rerun with --force to discard them.",
+        )
+    result = CheckoutResult()
+    for plan in plans:
+        if plan.changes:
+            execute(repo, plan)
+            (result.added if plan.created else result.modified).append(repo.rel(plan.path))
+        else:
+            result.unchanged += 1
+        result.failed.extend(plan.failed)
+    if result.failed:
+        names = [f"{path} ({md5}: {why})" for path, md5, why in result.failed]
+        shown = "; ".join(names[:10]) + (f"; and {len(names) - 10} more" if len(names) > 10 else "")
+        raise CheckoutError(
+            f"{len(names)} file(s) could not be restored: {shown}.",
+            names,
+            "Everything else was restored; fetch the missing objects (later: 'lode pull').",
+        )
+    return result

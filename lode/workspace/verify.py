@@ -1,0 +1,26 @@
+"""`lode cache verify`: rehash every object and name each whose bytes do not match its name."""
+
+from __future__ import annotations
+
+import os
+
+from lode.hashing import md5_file, parallel_map
+from lode.statcache import stat_key
+
+
+def verify_cache(repo) -> tuple[int, list[tuple[str, str]]]:
+    """Return (objects checked, [(md5, path) of corrupt ones])."""
+    objects = list(repo.odb.iter_objects())
+
+    def check(item):
+        md5, path = item
+        name = md5[:-4] if md5.endswith(".dir") else md5
+        try:
+            st = stat_key(os.stat(path))
+            return md5, path, st, md5_file(path) == name
+        except OSError:
+            return md5, path, None, False
+
+    results = parallel_map(check, objects)
+    repo.stat.put_trusted((p, st, m) for m, p, st, ok in results if ok)
+    return len(objects), [(m, p) for m, p, _, ok in results if not ok]
