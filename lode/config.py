@@ -52,7 +52,7 @@ def render(sections: Sections) -> str:
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """`core.remote` -> ("core", "remote"); `remote.myremote.url` -> ('remote "myremote"', "url")."""
+    """`core.remote` -> ("core", "remote"); `remote.r1.url` -> ('remote "r1"', "url")."""
     parts = name.split(".")
     if len(parts) == 2 and all(parts):
         return parts[0], parts[1]

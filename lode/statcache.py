@@ -1,4 +1,4 @@
-"""The stat cache: (inode, size, mtime_ns) of a path -> its md5, so an unchanged file is never reread.
+"""The stat cache: (inode, size, mtime_ns) of a path -> its md5; an unchanged file is never reread.
 
 Rows live in SQLite under `.dvc/tmp/lode/`; it is lode's own state and can be deleted at any
 time. Paths are stored as bytes (os.fsencode) so names that are not UTF-8 round-trip.
@@ -74,7 +74,9 @@ class StatCache:
         n = len(lo)
         return {p[n:]: (i, s, m, h) for p, i, s, m, h in rows}
 
-    def put_many(self, rows: Iterable[tuple[str, Stat, str]], started_ns: int | None = None) -> None:
+    def put_many(
+        self, rows: Iterable[tuple[str, Stat, str]], started_ns: int | None = None
+    ) -> None:
         """Store (path, stat, md5); skip racily-clean rows (see RACY_NS)."""
         limit = (started_ns if started_ns is not None else time.time_ns()) - RACY_NS
         data = [

@@ -18,7 +18,7 @@ DIR_SUFFIX = ".dir"
 def manifest_bytes(entries: list[tuple[str, str]]) -> bytes:
     """`entries` = (posix relpath, md5); order does not matter."""
     items = sorted(entries)
-    body = ", ".join('{"md5": %s, "relpath": %s}' % (_quote(m), _quote(r)) for r, m in items)
+    body = ", ".join(f'{{"md5": {_quote(m)}, "relpath": {_quote(r)}}}' for r, m in items)
     return ("[" + body + "]").encode("ascii")
 
 

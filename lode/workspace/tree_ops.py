@@ -92,7 +92,8 @@ def plan_dir(repo, path: str, md5: str, relink: bool, entries=None) -> Plan:
     rel_root = repo.rel(path)
     known = repo.stat.get_prefix(rel_root) if rows else {}
     unknown = [r for r in rows if _known_md5(known, r) is None]
-    hashed = dict(zip((r[0] for r in unknown), parallel_map(lambda r: md5_file(r[1]), unknown)))
+    digests = parallel_map(lambda r: md5_file(r[1]), unknown)
+    hashed = {r[0]: m for r, m in zip(unknown, digests, strict=True)}
     fresh = []
     for rel, abspath, st in rows:
         cur = _known_md5(known, (rel, abspath, st)) or hashed[rel]
