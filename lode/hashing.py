@@ -24,6 +24,9 @@ R = TypeVar("R")
 
 
 def default_jobs() -> int:
+    env = os.environ.get("LODE_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     return max(2, min(16, (os.cpu_count() or 1) * 2))
 
 
@@ -37,17 +40,26 @@ def md5_file(path: str) -> str:
     return h.hexdigest()
 
 
-def parallel_map(fn: Callable[[T], R], items: Sequence[T], jobs: int | None = None) -> list[R]:
+def parallel_map(
+    fn: Callable[[T], R], items: Sequence[T], desc: str = "", jobs: int | None = None
+) -> list[R]:
     """`[fn(x) for x in items]` on a thread pool, in chunks so 20,000 tiny items do not
-    each pay for a future."""
+    each pay for a future; `desc` labels the progress bar shown on long work."""
+    from lode import progress
+
     jobs = jobs or default_jobs()
     if len(items) < 64 or jobs == 1:
         return [fn(x) for x in items]
     n = max(16, len(items) // (jobs * 8))
     chunks = [items[i : i + n] for i in range(0, len(items), n)]
-    with ThreadPoolExecutor(jobs) as pool:
-        parts = pool.map(lambda chunk: [fn(x) for x in chunk], chunks)
-        return [r for part in parts for r in part]
+    with progress.bar(len(items), desc) as bar, ThreadPoolExecutor(jobs) as pool:
+
+        def run(chunk: Sequence[T]) -> list[R]:
+            out = [fn(x) for x in chunk]
+            bar.update(len(chunk))
+            return out
+
+        return [r for part in pool.map(run, chunks) for r in part]
 
 
 def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0) -> tuple[str, int]:

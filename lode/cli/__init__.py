@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     module, func, _ = COMMANDS[args.command]
     verbose = args.verbose
     try:
+        from lode import progress
+
+        progress.enable(not args.quiet)
         handler = getattr(importlib.import_module(f"lode.cli.{module}"), func)
         return handler(args) or 0
     except KeyboardInterrupt:

@@ -92,7 +92,7 @@ def plan_dir(repo, path: str, md5: str, relink: bool, entries=None) -> Plan:
     rel_root = repo.rel(path)
     known = repo.stat.get_prefix(rel_root) if rows else {}
     unknown = [r for r in rows if _known_md5(known, r) is None]
-    digests = parallel_map(lambda r: md5_file(r[1]), unknown)
+    digests = parallel_map(lambda r: md5_file(r[1]), unknown, "Hashing " + rel_root)
     hashed = {r[0]: m for r, m in zip(unknown, digests, strict=True)}
     fresh = []
     for rel, abspath, st in rows:
@@ -147,7 +147,7 @@ def execute(repo, plan: Plan) -> None:
         except CorruptObject:
             return rel, md5, None, "corrupt in the cache (its bytes do not match its name)"
 
-    results = parallel_map(one, plan.link)
+    results = parallel_map(one, plan.link, "Checking out " + repo.rel(plan.path))
     done = [(rel, st) for rel, _, st, err in results if err is None]
     rel_root = repo.rel(plan.path)
     for rel, md5, _, err in results:

@@ -21,6 +21,6 @@ def verify_cache(repo) -> tuple[int, list[tuple[str, str]]]:
         except OSError:
             return md5, path, None, False
 
-    results = parallel_map(check, objects)
+    results = parallel_map(check, objects, "Verifying cache")
     repo.stat.put_trusted((p, st, m) for m, p, st, ok in results if ok)
     return len(objects), [(m, p) for m, p, _, ok in results if not ok]
