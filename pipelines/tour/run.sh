@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The README's main job until the recipes land: a scripted tour of lode's data layer
+# in a throw-away Git repository. Usage: bash pipelines/tour/run.sh [DIR]
+set -euo pipefail
+
+work="${1:-$(mktemp -d "${TMPDIR:-/tmp}/lode-tour.XXXXXX")}"
+mkdir -p "$work" && cd "$work"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-lode tour}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-tour@example.invalid}"
+export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
+
+step "a Git repository with lode in it ($work)"
+git init -q . && lode init && git commit -qm "init lode"
+
+step "track a model file and a 1,000-file dataset"
+python3 - <<'PY'
+import os, random
+r = random.Random(7)
+os.makedirs("data/images", exist_ok=True)
+for i in range(1000):
+    with open(f"data/images/img{i:04}.bin", "wb") as f:
+        f.write(r.randbytes(r.randint(512, 2048)))
+with open("data/labels.csv", "w") as f:
+    f.write("id,label\n" + "".join(f"{i},{i % 3}\n" for i in range(1000)))
+with open("model.pkl", "wb") as f:
+    f.write(b"model v1\n")
+PY
+lode add data model.pkl
+git add data.dvc model.pkl.dvc .gitignore && git commit -qm "data and model v1"
+cat data.dvc
+
+step "change the data and the model, record v2"
+echo "1000,2" >> data/labels.csv
+echo "model v2" > model.pkl
+lode status
+lode add data model.pkl
+git commit -qam "data and model v2"
+lode status
+
+step "travel back: git checkout v1 + lode checkout"
+git checkout -q HEAD~1
+lode checkout
+cat model.pkl
+tail -n 1 data/labels.csv
+lode status
+
+step "the cache is sound"
+lode cache verify
+git checkout -q -
+lode checkout
+printf '\nTour finished in %s\n' "$work"
