@@ -12,10 +12,21 @@ _SPECIAL = re.compile(r"([\\*?\[\]!#])")
 
 def entry_for(name: str) -> str:
     """The line that ignores exactly `name` in its own directory (Git pattern syntax)."""
-    escaped = _SPECIAL.sub(r"\\\1", name)
-    if escaped.endswith(" "):
-        escaped = escaped[:-1] + "\\ "
-    return "/" + escaped
+    return "/" + _SPECIAL.sub(r"\\\1", name)  # DVC escapes these, not spaces
+
+
+def git_ignores(root: str, path: str) -> bool:
+    """Whether Git already ignores `path` (then DVC adds no line, and neither do we)."""
+    import subprocess
+
+    try:
+        r = subprocess.run(
+            ["git", "check-ignore", "-q", "--", os.path.relpath(path, root)],
+            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return False
+    return r.returncode == 0
 
 
 def ensure_ignored(path: str) -> bool:

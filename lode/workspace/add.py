@@ -9,6 +9,7 @@ from lode import gitignore, pointers
 from lode.build import Built, build
 from lode.errors import TargetError
 from lode.pointers import POINTER_SUFFIX, Out, Pointer
+from lode.walk import check_utf8
 from lode.workspace.targets import enclosing_output, select
 from lode.workspace.tree_ops import link_workspace
 
@@ -35,7 +36,7 @@ def add(repo, targets: list[str], scm: bool) -> list[Recorded]:
             out = Out(os.path.basename(path))
             pointer = Pointer(pointer_path, [out])
         results.append(_record(repo, pointer, out, path))
-        if scm:
+        if scm and not gitignore.git_ignores(repo.root, path):
             gitignore.ensure_ignored(path)
     return results
 
@@ -67,6 +68,7 @@ def _check_target(repo, target: str) -> str:
         raise TargetError(f"'{target}' does not exist.")
     if os.path.islink(path):
         raise TargetError(f"'{target}' is a symlink; add the file or directory it points to.")
+    check_utf8(path)
     if path == repo.root:
         raise TargetError("the repository root cannot be an output; add a directory inside it.")
     parent = enclosing_output(repo, path)

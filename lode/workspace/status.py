@@ -10,21 +10,29 @@ from lode.tree import parse_manifest
 from lode.workspace.targets import select
 
 
-def status(repo, targets: list[str] | None) -> dict[str, list]:
-    """{pointer: [{"changed outs": {path: "modified"|"deleted"|"not in cache"|"new"}}]}."""
+def status(repo, targets: list[str] | None) -> dict[str, list] | None:
+    """{pointer: [{"changed outs": {path: state}}]} with paths relative to the current
+    directory, as DVC prints them; None when nothing at all is tracked."""
     report: dict[str, list] = {}
-    for pointer in select(repo, targets):
+    selected = select(repo, targets)
+    if not selected:
+        return None
+    for pointer in selected:
         changed: dict[str, str] = {}
         for out in pointer.outs:
-            state = out_state(repo, pointer.out_abspath(out), out)
+            path = pointer.out_abspath(out)
+            state = out_state(repo, path, out)
             if state:
-                changed[out.path] = state
+                changed[os.path.relpath(path)] = state
         if changed:
-            report[repo.rel(pointer.path)] = [{"changed outs": changed}]
+            report[os.path.relpath(pointer.path)] = [{"changed outs": changed}]
     return report
 
 
 def out_state(repo, path: str, out) -> str | None:
+    """DVC's precedence: a recorded object missing from the cache hides every other state."""
+    if out.md5 and out.cached and not _in_cache(repo, out.md5):
+        return "not in cache"
     if not os.path.lexists(path):
         return "deleted"
     if not out.md5:
@@ -33,11 +41,7 @@ def out_state(repo, path: str, out) -> str | None:
         built = build(repo, path)
     except TargetError:
         return "modified"
-    if built.md5 != out.md5:
-        return "modified"
-    if out.cached and not _in_cache(repo, out.md5):
-        return "not in cache"
-    return None
+    return "modified" if built.md5 != out.md5 else None
 
 
 def _in_cache(repo, md5: str) -> bool:
