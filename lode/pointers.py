@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,43 @@ class Pointer:
         return yamlio.dumps(doc)
 
 
+_FAST_KEYS = {"md5", "size", "nfiles", "isexec", "hash", "path"}
+_FAST_VALUE = {
+    "md5": re.compile(r"(?=[0-9]*[a-f])(?![0-9]+e[0-9]+(?:\.dir)?$)[0-9a-f]{32}(?:\.dir)?"),
+    "size": re.compile(r"[0-9]+"),
+    "nfiles": re.compile(r"[0-9]+"),
+    "isexec": re.compile(r"true|false"),
+    "hash": re.compile(r"md5"),
+}
+
+
+def _fast_parse(text: str) -> dict | None:
+    """The exact shape `dvc add` and `lode add` write, read without importing a YAML
+    parser (start-up is measured); None for anything else, which then goes to YAML."""
+    lines = text.split("\n")
+    if lines[0] != "outs:" or lines[-1] != "":
+        return None
+    outs: list[dict] = []
+    for line in lines[1:-1]:
+        if line.startswith("- "):
+            outs.append({})
+        elif not line.startswith("  ") or not outs:
+            return None
+        key, sep, value = line[2:].partition(": ")
+        if not sep or key not in _FAST_KEYS or key in outs[-1]:
+            return None
+        rx = _FAST_VALUE.get(key)
+        if rx is None:
+            if yamlio.plain_scalar(value) != value:
+                return None
+        elif not rx.fullmatch(value):
+            return None
+        outs[-1][key] = int(value) if key in ("size", "nfiles") else value
+        if key == "isexec":
+            outs[-1][key] = value == "true"
+    return {"outs": outs} if outs else None
+
+
 def load(path: str, rel: str | None = None) -> Pointer:
     where = rel or path
     try:
@@ -113,8 +151,10 @@ def load(path: str, rel: str | None = None) -> Pointer:
         raise PointerError(f"cannot read {where}: {e.strerror}.") from e
     except UnicodeDecodeError as e:
         raise PointerError(f"{where} is not UTF-8 text.") from e
+    doc = _fast_parse(text)
     try:
-        doc = yamlio.loads(text)
+        if doc is None:
+            doc = yamlio.loads(text)
     except Exception as e:  # yaml.YAMLError; mark gives the line
         mark = getattr(e, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""

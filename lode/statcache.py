@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 # A file whose mtime is this close to the moment we started reading it may be rewritten
 # within the same timestamp tick without its stat changing ("racily clean", as Git calls
@@ -31,6 +33,10 @@ class StatCache:
     def __init__(self, path: str) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        # Writes are buffered (worker threads add rows one object at a time) and flushed
+        # in one transaction before the next read or at close.
+        self._pending: list[tuple[bytes, int, int, int, str]] = []
+        self._lock = threading.RLock()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -50,19 +56,31 @@ class StatCache:
                 "CREATE TABLE IF NOT EXISTS dirs (path BLOB PRIMARY KEY, sig TEXT,"
                 " md5 TEXT, size INTEGER, nfiles INTEGER) WITHOUT ROWID"
             )
+            db.execute("CREATE TABLE IF NOT EXISTS memo (key TEXT PRIMARY KEY, sig TEXT)")
             self._db = db
         return self._db
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        with self._lock:
+            self.flush()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                data, self._pending = self._pending, []
+                with self._transaction() as db:
+                    db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", data)
 
     # -- files -------------------------------------------------------------------------
     def get(self, path: str, st: Stat) -> str | None:
-        row = self.db.execute(
-            "SELECT ino, size, mtime, md5 FROM files WHERE path = ?", (os.fsencode(path),)
-        ).fetchone()
+        self.flush()
+        with self._lock:
+            row = self.db.execute(
+                "SELECT ino, size, mtime, md5 FROM files WHERE path = ?", (os.fsencode(path),)
+            ).fetchone()
         if row and tuple(row[:3]) == st:
             return row[3]
         return None
@@ -71,9 +89,12 @@ class StatCache:
         """All rows under directory `prefix` (keys relative to it, as bytes)."""
         lo = os.fsencode(prefix.rstrip("/") + "/")
         hi = lo[:-1] + b"0"  # the byte after "/"
-        rows = self.db.execute(
-            "SELECT path, ino, size, mtime, md5 FROM files WHERE path >= ? AND path < ?", (lo, hi)
-        )
+        self.flush()
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT path, ino, size, mtime, md5 FROM files WHERE path >= ? AND path < ?",
+                (lo, hi),
+            ).fetchall()
         n = len(lo)
         return {p[n:]: (i, s, m, h) for p, i, s, m, h in rows}
 
@@ -85,29 +106,54 @@ class StatCache:
         data = [
             (os.fsencode(p), st[0], st[1], st[2], md5) for p, st, md5 in rows if st[2] < limit
         ]
-        if data:
-            with self.db:
-                self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", data)
+        self._insert_files(data)
 
     def put_trusted(self, rows: Iterable[tuple[str, Stat, str]]) -> None:
         """Store rows for files lode itself just wrote from verified bytes (no race to fear)."""
         data = [(os.fsencode(p), st[0], st[1], st[2], md5) for p, st, md5 in rows]
-        if data:
-            with self.db:
-                self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", data)
+        self._insert_files(data)
+
+    def _insert_files(self, data: list) -> None:
+        with self._lock:
+            self._pending.extend(data)
+
+    @contextmanager
+    def _transaction(self):
+        # One transaction: in autocommit mode every row would be a commit of its own.
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     # -- directories -------------------------------------------------------------------
     def get_dir(self, path: str, sig: str) -> tuple[str, int, int] | None:
-        row = self.db.execute(
-            "SELECT sig, md5, size, nfiles FROM dirs WHERE path = ?", (os.fsencode(path),)
-        ).fetchone()
+        self.flush()
+        with self._lock:
+            row = self.db.execute(
+                "SELECT sig, md5, size, nfiles FROM dirs WHERE path = ?", (os.fsencode(path),)
+            ).fetchone()
         if row and row[0] == sig:
             return row[1], row[2], row[3]
         return None
 
     def put_dir(self, path: str, sig: str, md5: str, size: int, nfiles: int) -> None:
-        with self.db:
+        self.flush()
+        with self._lock:
             self.db.execute(
                 "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)",
                 (os.fsencode(path), sig, md5, size, nfiles),
             )
+
+    # -- facts remembered against a signature ------------------------------------------
+    def memo_holds(self, key: str, sig: str) -> bool:
+        with self._lock:
+            row = self.db.execute("SELECT sig FROM memo WHERE key = ?", (key,)).fetchone()
+        return bool(row and row[0] == sig)
+
+    def memo_put(self, key: str, sig: str) -> None:
+        with self._lock:
+            self.db.execute("INSERT OR REPLACE INTO memo VALUES (?, ?)", (key, sig))

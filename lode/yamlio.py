@@ -10,36 +10,44 @@ bytes match DVC's either way. ruamel is imported only on that slow path.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
-import yaml
 
-try:  # the C loader is 10x faster; fall back where libyaml is missing
-    _BaseLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _BaseLoader = yaml.SafeLoader
+@cache
+def _loader() -> type:
+    import yaml  # imported on first use: start-up is measured
 
-
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    pass
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+    # the C loader is 10x faster; fall back where libyaml is missing
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = type("Loader12", (base,), {})
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    return loader
 
 
 def loads(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+    import yaml
+
+    return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader subclass
 
 
 # A scalar that ruamel writes plain and that reads back as the same string.
 _PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*(?: [A-Za-z0-9_./-]+)*")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}
+
+
+def plain_scalar(value: str) -> str | None:
+    """`value` itself when it is a string ruamel writes plain and YAML reads back as that
+    same string; None otherwise."""
+    return _plain(value) if isinstance(value, str) else None
 
 
 def _plain(value: Any) -> str | None:

@@ -6,7 +6,6 @@ import os
 
 from lode.build import build
 from lode.errors import TargetError
-from lode.tree import parse_manifest
 from lode.workspace.targets import select
 
 
@@ -45,14 +44,6 @@ def out_state(repo, path: str, out) -> str | None:
 
 
 def _in_cache(repo, md5: str) -> bool:
-    if not repo.odb.exists(md5):
-        return False
-    if not md5.endswith(".dir"):
-        return True
-    try:
-        entries = parse_manifest(repo.odb.read_verified(md5))
-    except Exception:
-        return False
-    exists = os.path.exists
-    path = repo.odb.path
-    return all(exists(path(m)) for _, m in entries)
+    if md5.endswith(".dir"):
+        return repo.odb.dir_complete(md5)
+    return repo.odb.exists(md5)

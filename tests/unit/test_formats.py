@@ -102,3 +102,23 @@ def test_gitignore_upkeep_is_idempotent(tmp_path):
     assert gitignore.ensure_ignored(str(tmp_path / "data"))
     assert not gitignore.ensure_ignored(str(tmp_path / "data"))
     assert (tmp_path / ".gitignore").read_text() == "*.pyc\n/data\n"
+
+
+@pytest.mark.parametrize("text", [
+    "outs:\n- md5: 3e2b31c72181b87149ff995e7202c0e3\n  size: 10\n  isexec: true\n  hash: md5\n"
+    "  path: tool.sh\n",
+    "outs:\n- md5: 4499f05b2302e11b5dd432e281e01581.dir\n  size: 9\n  nfiles: 4\n  hash: md5\n"
+    "  path: data dir\n",
+    "outs:\n- md5: '12345678901234567890123456789012'\n  size: 1\n  hash: md5\n  path: x\n",
+    "outs:\n- md5: 12345678901234567890123456789012\n  size: 1\n  hash: md5\n  path: x\n",
+    "outs:\n- md5: 1234567890123456789012345678e901\n  size: 1\n  hash: md5\n  path: x\n",
+    "outs:\n- md5: 3e2b31c72181b87149ff995e7202c0e3\n  size: 1\n  hash: md5\n  path: 'yes'\n",
+    "outs:\n- md5: 3e2b31c72181b87149ff995e7202c0e3\n  path: a # comment\n",
+    "outs:\n- md5: 3e2b31c72181b87149ff995e7202c0e3\n  size: 1\n  path: x\n  cache: false\n",
+    "desc: d\nouts:\n- path: x\n",
+])
+def test_fast_pointer_reader_agrees_with_yaml(text):
+    from lode.pointers import _fast_parse
+
+    fast = _fast_parse(text)
+    assert fast is None or fast == yamlio.loads(text)
