@@ -12,7 +12,6 @@ import marshal
 import os
 import stat as stat_mod
 import time
-from dataclasses import dataclass, field
 
 from lode.errors import TargetError
 from lode.hashing import md5_file, parallel_map
@@ -21,14 +20,22 @@ from lode.tree import manifest_bytes, manifest_md5
 from lode.walk import FileRow, walk_files
 
 
-@dataclass
 class Built:
-    md5: str
-    size: int
-    nfiles: int | None = None
-    isexec: bool = False
-    # (relpath, md5) of every file, for directories whose manifest was (re)built
-    entries: list[tuple[str, str]] = field(default_factory=list)
+    """What hashing an output found. `entries` = (relpath, md5) of every file, for a
+    directory whose manifest was (re)built; empty when the memo answered."""
+
+    __slots__ = ("md5", "size", "nfiles", "isexec", "entries")
+
+    def __init__(
+        self,
+        md5: str,
+        size: int,
+        nfiles: int | None = None,
+        isexec: bool = False,
+        entries: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.md5, self.size, self.nfiles, self.isexec = md5, size, nfiles, isexec
+        self.entries = entries or []
 
 
 def listing_signature(rows: list[FileRow]) -> str:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 BLOCK = 1 << 20
@@ -47,11 +44,13 @@ def parallel_map(
 ) -> list[R]:
     """`[fn(x) for x in items]` on a thread pool, in chunks so 20,000 tiny items do not
     each pay for a future; `desc` labels the progress bar shown on long work."""
-    from lode import progress
-
     jobs = jobs or default_jobs()
     if len(items) < 64 or jobs == 1:
         return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lode import progress
+
     n = max(16, len(items) // (jobs * 8))
     chunks = [items[i : i + n] for i in range(0, len(items), n)]
     with progress.bar(len(items), desc) as bar, ThreadPoolExecutor(jobs) as pool:
@@ -72,7 +71,7 @@ def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0) -> tuple[str, in
     on two cores the copy then costs little more than the hash alone.
     """
     h = hashlib.md5()
-    if 0 <= size_hint < SMALL:
+    if 0 <= size_hint < SMALL:  # the common case stays free of threads
         parts = []
         while chunk := os.read(src_fd, size_hint + 1 if size_hint else BLOCK):
             parts.append(chunk)
@@ -80,6 +79,9 @@ def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0) -> tuple[str, in
         h.update(data)
         _write_all(dst_fd, data)
         return h.hexdigest(), len(data)
+
+    import queue
+    import threading
 
     free: queue.Queue[bytearray] = queue.Queue()
     todo: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from lode.build import build
 from lode.errors import TargetError
 from lode.workspace.targets import select
 
@@ -36,6 +35,8 @@ def out_state(repo, path: str, out) -> str | None:
         return "deleted"
     if not out.md5:
         return "new"
+    from lode.build import build
+
     try:
         built = build(repo, path)
     except TargetError:
