@@ -66,9 +66,9 @@ def parallel_map(
 def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0) -> tuple[str, int]:
     """Copy src to dst and return (md5, bytes) in one read pass.
 
-    Small inputs are one read, one hash, one write. Large ones overlap the write of block
-    i (a writer thread) with the hash of block i and the read of block i+1 (this thread):
-    on two cores the copy then costs little more than the hash alone.
+    Small inputs are one read, one hash, one write. Large ones are mapped and hashed here
+    while a writer thread writes the same pages out: on two cores the copy then costs
+    little more than the hash alone (`add` of 1 GiB near `md5sum`'s time).
     """
     h = hashlib.md5()
     if 0 <= size_hint < SMALL:  # the common case stays free of threads
@@ -80,45 +80,50 @@ def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0) -> tuple[str, in
         _write_all(dst_fd, data)
         return h.hexdigest(), len(data)
 
+    return _copy_large(src_fd, dst_fd, h)
+
+
+def _copy_large(src_fd: int, dst_fd: int, h) -> tuple[str, int]:
+    """Map the source once; this thread hashes block i while a writer thread writes it out.
+    The bytes are read from the page cache once and never copied into Python buffers."""
+    import mmap
     import queue
     import threading
 
-    free: queue.Queue[bytearray] = queue.Queue()
-    todo: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
-    for _ in range(4):
-        free.put(bytearray(4 * BLOCK))
+    size = os.fstat(src_fd).st_size
+    todo: queue.Queue = queue.Queue(maxsize=4)
     error: list[BaseException] = []
 
     def writer() -> None:
-        while (item := todo.get()) is not None:
-            buf, n = item
+        while (view := todo.get()) is not None:
             try:
                 if not error:
-                    _write_all(dst_fd, memoryview(buf)[:n])
-            except BaseException as e:  # reported to the reading thread
+                    _write_all(dst_fd, view)
+            except BaseException as e:  # handed to the hashing thread
                 error.append(e)
-            free.put(buf)
+            finally:
+                view.release()
 
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    total = 0
-    try:
-        with os.fdopen(os.dup(src_fd), "rb", buffering=0) as src:
-            while not error:
-                buf = free.get()
-                n = src.readinto(buf)
-                if not n:
-                    free.put(buf)
+    with mmap.mmap(src_fd, 0, access=mmap.ACCESS_READ) as mapped:
+        if hasattr(mapped, "madvise"):
+            mapped.madvise(mmap.MADV_SEQUENTIAL)
+        whole = memoryview(mapped)
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        try:
+            for off in range(0, size, 4 * BLOCK):
+                if error:
                     break
-                h.update(memoryview(buf)[:n])
-                total += n
-                todo.put((buf, n))
-    finally:
-        todo.put(None)
-        thread.join()
+                view = whole[off : off + 4 * BLOCK]
+                h.update(view)
+                todo.put(view)
+        finally:
+            todo.put(None)
+            thread.join()
+            whole.release()
     if error:
         raise error[0]
-    return h.hexdigest(), total
+    return h.hexdigest(), size
 
 
 def _write_all(fd: int, data) -> None:
