@@ -40,25 +40,50 @@ def parse(text: str, where: str) -> Sections:
     return sections
 
 
+def _quote(value: str) -> str:
+    """ConfigObj's quoting: a comma would make a list, '#' a comment, edges get stripped."""
+    if value and not re.search(r"[,#\"']|^\s|\s$", value):
+        return value
+    return f"'{value}'" if '"' in value else f'"{value}"'
+
+
 def render(sections: Sections) -> str:
     out = []
-    for name, keys in sections.items():
+    # DVC writes remote sections after every other section.
+    order = sorted(sections, key=lambda name: name.startswith('remote "'))
+    for name in order:
+        keys = sections[name]
         if not keys:
             continue
         header = f"[{name}]" if re.fullmatch(r"[\w.-]+", name) else f"['{name}']"
         out.append(header)
-        out.extend(f"    {k} = {v}" for k, v in keys.items())
+        out.extend(f"    {k} = {_quote(v)}" for k, v in keys.items())
     return "".join(line + "\n" for line in out)
+
+
+# The options DVC 3's schema accepts in the sections lode writes; anything else would make
+# DVC refuse to load the repository ("extra keys not allowed"). Remote options are
+# checked per scheme by the remote plugins.
+KNOWN = {
+    "core": {"remote", "interactive", "analytics", "hardlink_lock", "check_update",
+             "autostage", "no_scm", "site_cache_dir"},
+    "cache": {"dir", "type", "shared", "slow_link_warning", "protected"},
+    "state": {"row_limit", "row_cleanup_quota", "dir"},
+}
 
 
 def split_name(name: str) -> tuple[str, str]:
     """`core.remote` -> ("core", "remote"); `remote.r1.url` -> ('remote "r1"', "url")."""
     parts = name.split(".")
-    if len(parts) == 2 and all(parts):
+    if len(parts) == 2 and all(parts) and parts[1] in KNOWN.get(parts[0], ()):
         return parts[0], parts[1]
     if len(parts) == 3 and all(parts) and parts[0] == "remote":
         return f'remote "{parts[1]}"', parts[2]
-    raise ConfigError(f"'{name}' is not a config option; use SECTION.OPTION, e.g. cache.type.")
+    known = ", ".join(f"{s}.{k}" for s in ("core", "cache") for k in sorted(KNOWN[s]))
+    raise ConfigError(
+        f"'{name}' is not a configuration option lode or DVC knows.",
+        f"Options: {known}, remote.NAME.OPTION.",
+    )
 
 
 class Config:

@@ -99,10 +99,17 @@ class Out:
 class Pointer:
     """A parsed `.dvc` file: its outputs plus any other top-level keys, kept in order."""
 
-    def __init__(self, path: str, outs: list[Out], other: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        outs: list[Out],
+        other: dict[str, Any] | None = None,
+        text: str | None = None,
+    ) -> None:
         self.path = path  # the .dvc file, absolute
         self.outs = outs
         self.other = other or {}
+        self.text = text  # as read from disk, so an update can keep the user's layout
 
     @property
     def wdir(self) -> str:
@@ -112,6 +119,18 @@ class Pointer:
         return os.path.normpath(os.path.join(self.wdir, out.path))
 
     def to_text(self) -> str:
+        """The file's new text. A fresh pointer is written in DVC's canonical order; an
+        existing one is updated the way DVC updates it (round trip: comments, key order
+        and unknown keys stay, new keys go last), so switching tools does not churn Git."""
+        doc = self._canonical_doc()
+        if self.text is None:
+            return yamlio.dumps(doc)
+        old = _fast_parse(self.text)
+        if old is not None and yamlio.dumps(old) == self.text and _layout(old) == _layout(doc):
+            return yamlio.dumps(doc)
+        return _round_trip_update(self.text, doc)
+
+    def _canonical_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {}
         for key in _TOP_ORDER:
             if key == "outs":
@@ -121,7 +140,37 @@ class Pointer:
         for key, value in self.other.items():
             if key not in doc and key not in _TOP_ORDER:
                 doc[key] = value
+        return doc
+
+
+def _layout(doc: dict) -> list:
+    return [list(doc)] + [list(o) for o in doc.get("outs", [])]
+
+
+def _round_trip_update(text: str, doc: dict) -> str:
+    import io
+
+    from ruamel.yaml import YAML
+
+    y = YAML()
+    y.default_flow_style = False
+    old = y.load(text)
+    if not isinstance(old, dict) or not isinstance(old.get("outs"), list):
         return yamlio.dumps(doc)
+    by_path = {o.get("path"): o for o in old["outs"] if isinstance(o, dict)}
+    for new in doc["outs"]:
+        entry = by_path.get(new["path"])
+        if entry is None:
+            old["outs"].append(new)
+            continue
+        for key, value in new.items():
+            if entry.get(key) != value:
+                entry[key] = value
+        for key in [k for k in entry if k not in new]:
+            del entry[key]
+    buf = io.StringIO()
+    y.dump(old, buf)
+    return buf.getvalue()
 
 
 _FAST_KEYS = {"md5", "size", "nfiles", "isexec", "hash", "path"}
@@ -182,17 +231,14 @@ def load(path: str, rel: str | None = None) -> Pointer:
         raise PointerError(f"{where} is malformed: it needs a non-empty 'outs' list.")
     outs = [Out.from_dict(d, where) for d in doc["outs"]]
     other = {k: v for k, v in doc.items() if k != "outs"}
-    return Pointer(path, outs, other)
+    return Pointer(path, outs, other, text)
 
 
 def save(pointer: Pointer) -> bool:
     """Write the pointer atomically; return False (and touch nothing) when the bytes are equal."""
     text = pointer.to_text()
-    try:
-        with open(pointer.path, encoding="utf-8") as f:
-            if f.read() == text:
-                return False
-    except (OSError, UnicodeDecodeError):
-        pass
+    if text == pointer.text:
+        return False
     write_text_atomic(pointer.path, text)
+    pointer.text = text
     return True

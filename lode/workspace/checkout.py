@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from lode.errors import CheckoutError, ModifiedError
-from lode.workspace.targets import select
+from lode.workspace.targets import select_parts
 from lode.workspace.tree_ops import Plan, execute, plan_dir, plan_file
 
 
@@ -19,13 +20,16 @@ class CheckoutResult:
 
 def checkout(repo, targets: list[str] | None, force: bool = False, relink: bool = False):
     plans: list[Plan] = []
-    for pointer in select(repo, targets):
+    for pointer, inner in select_parts(repo, targets):
         for out in pointer.outs:
             if not out.cached or not out.md5:
                 continue
             path = pointer.out_abspath(out)
+            only = _inner_rels(path, inner)
+            if only == set():
+                continue  # the targets name other outputs of this pointer
             if out.is_dir:
-                plans.append(plan_dir(repo, path, out.md5, relink))
+                plans.append(plan_dir(repo, path, out.md5, relink, only=only))
             else:
                 plans.append(plan_file(repo, path, out.md5, out.isexec, relink))
     lose = [p for plan in plans for p in plan.lose]
@@ -52,3 +56,10 @@ def checkout(repo, targets: list[str] | None, force: bool = False, relink: bool 
             "Everything else was restored; fetch the missing objects (later: 'lode pull').",
         )
     return result
+
+
+def _inner_rels(path: str, inner: set[str] | None) -> set[str] | None:
+    """Posix paths relative to output `path` that the targets named inside it."""
+    if inner is None:
+        return None
+    return {os.path.relpath(p, path).replace(os.sep, "/") for p in inner if p.startswith(path)}

@@ -41,27 +41,41 @@ def all_pointers(repo) -> list[Pointer]:
     return found
 
 
-def pointer_for(repo, target: str) -> Pointer:
-    """The pointer a target names: `x.dvc` itself, or the data path `x` tracked by `x.dvc`."""
+def pointer_for(repo, target: str) -> tuple[Pointer, str | None]:
+    """The pointer a target names -- `x.dvc` itself, the data path `x` it tracks, or a path
+    inside a tracked directory, as DVC accepts -- and, for the last, that inner path."""
     path = repo.resolve(target)
     if path.endswith(POINTER_SUFFIX) and os.path.isfile(path):
-        return pointers.load(path, repo.rel(path))
+        return pointers.load(path, repo.rel(path)), None
     candidate = path + POINTER_SUFFIX
     if os.path.isfile(candidate):
-        return pointers.load(candidate, repo.rel(candidate))
+        return pointers.load(candidate, repo.rel(candidate)), None
     for p in all_pointers(repo):
-        if any(p.out_abspath(o) == path for o in p.outs):
-            return p
+        for o in p.outs:
+            out = p.out_abspath(o)
+            if out == path:
+                return p, None
+            if path.startswith(out + os.sep):
+                return p, path
     raise TargetError(f"'{target}' is not tracked by any .dvc file.", "Track it with 'lode add'.")
 
 
 def select(repo, targets: list[str] | None) -> list[Pointer]:
+    return [p for p, _ in select_parts(repo, targets)]
+
+
+def select_parts(repo, targets: list[str] | None) -> list[tuple[Pointer, set[str] | None]]:
+    """Pointers to act on, each with the inner paths it was named by (None: all of it)."""
     if not targets:
-        return all_pointers(repo)
-    seen: dict[str, Pointer] = {}
+        return [(p, None) for p in all_pointers(repo)]
+    seen: dict[str, tuple[Pointer, set[str] | None]] = {}
     for t in targets:
-        p = pointer_for(repo, t)
-        seen.setdefault(p.path, p)
+        p, inner = pointer_for(repo, t)
+        prev = seen.get(p.path)
+        if prev is None:
+            seen[p.path] = (p, None if inner is None else {inner})
+        elif prev[1] is not None:
+            seen[p.path] = (prev[0], None if inner is None else prev[1] | {inner})
     return list(seen.values())
 
 

@@ -10,7 +10,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from lode.build import Built, listing_signature
+from lode.build import Built
 from lode.cache import CorruptObject, MissingObject
 from lode.hashing import md5_file, parallel_map
 from lode.statcache import Stat
@@ -71,7 +71,14 @@ def plan_file(repo, path: str, md5: str, isexec: bool, relink: bool) -> Plan:
     return plan
 
 
-def plan_dir(repo, path: str, md5: str, relink: bool, entries=None) -> Plan:
+def _under(rel: str, only: set[str]) -> bool:
+    return any(rel == o or rel.startswith(o + "/") for o in only)
+
+
+def plan_dir(
+    repo, path: str, md5: str, relink: bool, entries=None, only: set[str] | None = None
+) -> Plan:
+    """`only`: restrict the plan to these paths inside the directory (checkout of d/sub)."""
     plan = Plan(path, md5, True)
     if entries is None:
         try:
@@ -80,6 +87,8 @@ def plan_dir(repo, path: str, md5: str, relink: bool, entries=None) -> Plan:
             why = "missing from the cache" if isinstance(e, MissingObject) else "corrupt"
             plan.failed.append((repo.rel(path), md5, why))
             return plan
+    if only is not None:
+        entries = [(rel, m) for rel, m in entries if _under(rel, only)]
     wanted = dict(entries)
     rows = []
     if os.path.lexists(path) and not os.path.isdir(path):
@@ -87,6 +96,8 @@ def plan_dir(repo, path: str, md5: str, relink: bool, entries=None) -> Plan:
         plan.lose.append(repo.rel(path))
     elif os.path.isdir(path):
         rows = walk_files(path, repo.ignore.matcher(path))
+        if only is not None:
+            rows = [r for r in rows if _under(r[0], only)]
     else:
         plan.created = True
     rel_root = repo.rel(path)
@@ -155,11 +166,9 @@ def execute(repo, plan: Plan) -> None:
             plan.failed.append((f"{rel_root}/{rel}" if rel else rel_root, md5, err))
     by_rel = {rel: md5 for rel, _, md5 in plan.link}
     if plan.is_dir:
+        # File rows only: the next status rebuilds the directory memo from them in walk
+        # order without rereading a byte.
         repo.stat.put_trusted((f"{rel_root}/{rel}", st, by_rel[rel]) for rel, st in done)
-        if not plan.failed:
-            rows = [(rel, "", st) for rel, st in plan.keep + done]
-            size = sum(st[1] for _, st in plan.keep + done)
-            repo.stat.put_dir(rel_root, listing_signature(rows), plan.md5, size, len(rows))
     elif done:
         repo.stat.put_trusted([(rel_root, done[0][1], plan.md5)])
 

@@ -183,6 +183,26 @@ def test_bad_config_value(repo, lode):
         assert not (repo / "data.bin.dvc").exists()
 
 
+@pytest.mark.parametrize("name", ["cache.tpye", "core.nonsense", "foo.bar"])
+def test_config_rejects_unknown_option(repo, lode, unchanged, name):
+    """DVC refuses to load a config with unknown keys, so lode must not write one."""
+    assert_user_error(lode("config", name, "copy", cwd=repo, check=False), mentions=name)
+    unchanged()
+
+
+def test_checkout_with_objects_missing_from_cache(repo, lode, tree):
+    tree(repo / "datadir", 10, seed=2)
+    (repo / "data.bin").write_bytes(b"data\n")
+    lode("add", "datadir", "data.bin", cwd=repo)
+    shutil.rmtree(repo / ".dvc" / "cache")
+    shutil.rmtree(repo / "datadir")
+    (repo / "data.bin").unlink()
+    proc = lode("checkout", cwd=repo, check=False)
+    assert_user_error(proc, mentions="data.bin")
+    assert "datadir" in proc.stderr
+    assert not (repo / "data.bin").exists()
+
+
 def test_verbose_failure_still_fails(repo, lode):
     proc = lode("add", "-v", "nope.bin", cwd=repo, check=False)
     assert proc.returncode != 0

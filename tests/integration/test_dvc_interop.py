@@ -108,8 +108,10 @@ def test_dvc_tracks_lode_reads(git_repo, git, dvc, lode, tree, snapshot):
 
     remove_targets(repo)
     assert status_json(lode, repo) == DELETED
-    # ... which is exactly what dvc says about the same workspace
+    # ... which is exactly what dvc says about the same workspace, from the root
     assert status_json(lode, repo) == status_json(dvc, repo)
+    # ... and from a subdirectory (dvc prints paths relative to the working directory)
+    assert status_json(lode, repo / "models") == status_json(dvc, repo / "models")
 
     lode("checkout", cwd=repo)
     assert workspace(snapshot, repo) == before
@@ -219,26 +221,40 @@ def test_init_scaffolding_matches_dvc(tmp_path, make_git_repo, dvc, lode):
     assert (b / ".dvcignore").is_file()
 
 
-def test_config_written_by_lode_is_read_by_dvc(tmp_path, make_git_repo, dvc, lode):
+CONFIG_SEQUENCES = {
+    "set-and-unset": [
+        ("cache.type", "hardlink"),
+        ("core.autostage", "true"),
+        ("--unset", "core.autostage"),
+    ],
+    "comma-list": [("cache.type", "hardlink,symlink")],
+    "remote-then-core": [("remote.store.url", "/tmp/store"), ("core.remote", "store")],
+    "local": [("--local", "cache.dir", "/tmp/elsewhere"), ("--local", "core.autostage", "true")],
+}
+
+
+@pytest.mark.parametrize("steps", list(CONFIG_SEQUENCES.values()), ids=list(CONFIG_SEQUENCES))
+def test_config_bytes_match_dvc(tmp_path, make_git_repo, dvc, lode, steps):
     a = make_git_repo(tmp_path / "by-dvc")
     b = make_git_repo(tmp_path / "by-lode")
     dvc("init", "-q", cwd=a)
     lode("init", cwd=b)
-    for args in (
-        ("cache.type", "hardlink,symlink"),
-        ("core.autostage", "true"),
-        ("--local", "cache.dir", "/tmp/elsewhere"),
-    ):
+    for args in steps:
         dvc("config", *args, cwd=a)
         lode("config", *args, cwd=b)
-    assert (b / ".dvc" / "config").read_bytes() == (a / ".dvc" / "config").read_bytes()
-    assert (b / ".dvc" / "config.local").read_bytes() == (a / ".dvc" / "config.local").read_bytes()
-    assert dvc("config", "cache.type", cwd=b).stdout.strip() == "hardlink,symlink"
-    assert lode("config", "cache.type", cwd=a).stdout.strip() == "hardlink,symlink"
-
-    dvc("config", "--unset", "core.autostage", cwd=a)
-    lode("config", "--unset", "core.autostage", cwd=b)
-    assert (b / ".dvc" / "config").read_bytes() == (a / ".dvc" / "config").read_bytes()
+        for name in ("config", "config.local"):
+            theirs, ours = a / ".dvc" / name, b / ".dvc" / name
+            assert ours.exists() == theirs.exists(), (args, name)
+            if theirs.exists():
+                assert ours.read_text() == theirs.read_text(), (args, name)
+        # dvc can load what lode wrote, and both read back the same values
+        dvc("config", "--list", cwd=b)
+        if args[-2] != "--unset":
+            name = args[-2]
+            loc = ("--local",) if "--local" in args else ()
+            assert (
+                lode("config", *loc, name, cwd=b).stdout == dvc("config", *loc, name, cwd=a).stdout
+            )
 
 
 # ----------------------------------------------------------------------------- 4
@@ -340,3 +356,180 @@ def test_link_types_and_unprotect(git_repo, dvc, lode, tree, link_type):
         "data.bin.dvc": [{"changed outs": {"data.bin": "modified"}}],
         "datadir.dvc": [{"changed outs": {"datadir": "modified"}}],
     }
+
+
+# ------------------------------------------------------------- more of the same contract
+
+ODD_NAMES = (
+    "123",
+    "yes",
+    "a: b",
+    "#hash",
+    "日本.bin",
+    "with space",
+    "!bang",
+    "x[1]",
+    "tab\tt",
+    "q'uote",
+)
+
+
+def test_byte_identity_odd_names_and_exec_bit(tmp_path, make_git_repo, dvc, lode):
+    """YAML quoting of `path:`, gitignore escaping and `isexec` as DVC writes them."""
+    a = make_git_repo(tmp_path / "by-dvc")
+    b = make_git_repo(tmp_path / "by-lode")
+    names = [*ODD_NAMES, "run.sh"]
+    for repo in (a, b):
+        for name in ODD_NAMES:
+            (repo / name).write_text(f"content of {name}\n")
+        (repo / "run.sh").write_text("#!/bin/sh\necho hi\n")
+        (repo / "run.sh").chmod(0o755)
+    dvc("init", "-q", cwd=a)
+    dvc("add", "-q", *names, cwd=a)
+    lode("init", cwd=b)
+    lode("add", *names, cwd=b)
+    for name in names:
+        assert (b / f"{name}.dvc").read_bytes() == (a / f"{name}.dvc").read_bytes(), name
+    assert (b / ".gitignore").read_bytes() == (a / ".gitignore").read_bytes()
+    assert sorted(cache_files(b)) == sorted(cache_files(a))
+
+
+def test_dvcignore_respected_like_dvc(tmp_path, make_git_repo, dvc, lode, tree):
+    a = make_git_repo(tmp_path / "by-dvc")
+    b = make_git_repo(tmp_path / "by-lode")
+    for repo in (a, b):
+        tree(repo / "datadir", 40, seed=9)
+        (repo / "datadir" / "run.log").write_text("log\n")
+        (repo / "datadir" / "d01" / "scratch").mkdir()
+        (repo / "datadir" / "d01" / "scratch" / "x.bin").write_bytes(b"x")
+    dvc("init", "-q", cwd=a)
+    lode("init", cwd=b)
+    for repo in (a, b):
+        (repo / ".dvcignore").write_text("*.log\nscratch/\n")
+    dvc("add", "-q", "datadir", cwd=a)
+    lode("add", "datadir", cwd=b)
+    assert (b / "datadir.dvc").read_bytes() == (a / "datadir.dvc").read_bytes()
+    assert cache_files(b).keys() == cache_files(a).keys()
+    # an ignored file changing is no change at all
+    (b / "datadir" / "run.log").write_text("more log\n")
+    assert_lode_clean(lode, b)
+
+
+def test_status_matches_dvc_for_many_kinds_of_change(git_repo, git, dvc, lode, tree):
+    """One repository, one target per kind of change; lode's JSON must equal dvc's."""
+    repo = git_repo
+    dvc("init", "-q", cwd=repo)
+    files = [
+        "f_clean.bin",
+        "f_touched.bin",
+        "f_mod.bin",
+        "f_del.bin",
+        "f_nocache.bin",
+        "f_exec.bin",
+        "f_became_dir.bin",
+    ]
+    dirs = ["d_clean", "d_mod", "d_new", "d_del", "d_emptied", "d_nocache", "d_gone"]
+    for i, name in enumerate(files):
+        (repo / name).write_bytes(f"file {name}\n".encode() * (i + 1))
+    for i, name in enumerate(dirs):
+        tree(repo / name, 12, seed=100 + i, special=False)
+    dvc("add", "-q", *files, *dirs, cwd=repo)
+    commit_all(git, repo, "tracked")
+    assert status_json(lode, repo) == {}
+
+    def replace(path: Path, data: bytes) -> None:
+        path.unlink()
+        path.write_bytes(data)
+
+    os.utime(repo / "f_touched.bin", (1_000_000_000, 1_000_000_000))
+    replace(repo / "f_mod.bin", b"modified\n")
+    (repo / "f_del.bin").unlink()
+    cache_path(repo, (repo / "f_nocache.bin").read_bytes()).unlink()
+    (repo / "f_exec.bin").chmod(0o755)
+    (repo / "f_became_dir.bin").unlink()
+    (repo / "f_became_dir.bin").mkdir()
+    (repo / "f_became_dir.bin" / "inner").write_bytes(b"inner")
+    replace(repo / "d_mod" / "d00" / "d00" / "f00000.bin", b"modified\n")
+    (repo / "d_new" / "added.bin").write_bytes(b"new file\n")
+    (repo / "d_del" / "d01" / "d00" / "f00001.bin").unlink()
+    shutil.rmtree(repo / "d_emptied")
+    (repo / "d_emptied").mkdir()
+    cache_path(repo, (repo / "d_nocache" / "d02" / "d00" / "f00002.bin").read_bytes()).unlink()
+    shutil.rmtree(repo / "d_gone")
+
+    theirs = status_json(dvc, repo)
+    assert "f_clean.bin.dvc" not in theirs and "d_clean.dvc" not in theirs
+    assert status_json(lode, repo) == theirs
+    for target in ("d_mod", "f_mod.bin", "d_clean.dvc", "d_nocache"):
+        assert status_json(lode, repo, target) == status_json(dvc, repo, target), target
+
+
+def test_commit_matches_dvc(tmp_path, make_git_repo, dvc, lode, tree):
+    a = make_git_repo(tmp_path / "by-dvc")
+    b = make_git_repo(tmp_path / "by-lode")
+    for repo in (a, b):
+        tree(repo / "datadir", 60, seed=12)
+        (repo / "data.bin").write_bytes(b"v1\n" * 100)
+    dvc("init", "-q", cwd=a)
+    dvc("add", "-q", "datadir", "data.bin", cwd=a)
+    lode("init", cwd=b)
+    lode("add", "datadir", "data.bin", cwd=b)
+    for repo in (a, b):
+        changed = repo / "datadir" / "d00" / "d00" / "f00000.bin"
+        changed.unlink()
+        changed.write_bytes(b"v2\n")
+        (repo / "datadir" / "extra.txt").write_text("extra\n")
+        (repo / "data.bin").unlink()
+        (repo / "data.bin").write_bytes(b"v2\n" * 100)
+    dvc("commit", "-f", "-q", cwd=a)
+    lode("commit", cwd=b)
+    for name in ("datadir.dvc", "data.bin.dvc"):
+        assert (b / name).read_bytes() == (a / name).read_bytes(), name
+    assert sorted(cache_files(b)) == sorted(cache_files(a))
+    assert_lode_clean(lode, b)
+    assert_dvc_clean(dvc, b)
+
+
+@pytest.mark.parametrize("command", ["add", "commit"])
+def test_update_keeps_user_edits_of_pointer_like_dvc(
+    tmp_path, make_git_repo, dvc, lode, tree, command
+):
+    """Re-adding/committing changes md5/size/nfiles and keeps comments, desc, meta, order."""
+    a = make_git_repo(tmp_path / "by-dvc")
+    b = make_git_repo(tmp_path / "by-lode")
+    dvc("init", "-q", cwd=a)
+    lode("init", cwd=b)
+    for tool, repo in ((dvc, a), (lode, b)):
+        tree(repo / "datadir", 10, seed=13)
+        tool("add", "datadir", cwd=repo)
+        text = (repo / "datadir.dvc").read_text()
+        text = "# data for the churn model\ndesc: churn data\n" + text.replace(
+            "outs:\n", "outs: # one output\n"
+        )
+        text = text.replace("  path: datadir\n", "  path: datadir\n  desc: raw tables\n")
+        (repo / "datadir.dvc").write_text(text + "meta:\n  owner: data-team\n")
+        (repo / "datadir" / "new.bin").write_bytes(b"new\n")
+    edited = (a / "datadir.dvc").read_text()
+    if command == "add":
+        dvc("add", "-q", "datadir", cwd=a)
+        lode("add", "datadir", cwd=b)
+    else:
+        dvc("commit", "-f", "-q", "datadir", cwd=a)
+        lode("commit", "datadir", cwd=b)
+    theirs = (a / "datadir.dvc").read_text()
+    assert theirs != edited and "# data for the churn model" in theirs  # dvc's own behaviour
+    assert (b / "datadir.dvc").read_text() == theirs
+
+
+def test_targets_inside_a_tracked_directory_like_dvc(git_repo, git, dvc, lode, tree, snapshot):
+    """DVC accepts a path inside a tracked directory as a status/checkout target."""
+    repo = git_repo
+    dvc("init", "-q", cwd=repo)
+    tree(repo / "datadir", 60, seed=17)
+    dvc("add", "-q", "datadir", cwd=repo)
+    commit_all(git, repo, "tracked")
+    before = snapshot(repo / "datadir")
+    shutil.rmtree(repo / "datadir" / "d03")
+    assert status_json(lode, repo, "datadir/d04") == status_json(dvc, repo, "datadir/d04")
+    lode("checkout", "datadir/d03", cwd=repo)
+    assert snapshot(repo / "datadir") == before
