@@ -11,11 +11,10 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
-import itertools
 import os
-import secrets
 import stat as stat_mod
 
+from lode.atomic import tmp_name, unlink_quiet, write_bytes_atomic
 from lode.hashing import SMALL, copy_with_md5, md5_file
 from lode.statcache import Stat, StatCache, stat_key
 
@@ -57,8 +56,9 @@ class ObjectStore:
         return os.path.exists(self.path(md5))
 
     def _tmp(self) -> str:
+        # Bytes copied while hashed have no name yet: stage them at the top of the store.
         self._mkdir(self.files_dir)
-        return os.path.join(self.files_dir, f".{secrets.token_urlsafe(12)}.tmp")
+        return tmp_name(os.path.join(self.files_dir, "object"))
 
     def _mkdir(self, d: str) -> None:
         if d not in self._dirs:
@@ -73,17 +73,10 @@ class ObjectStore:
 
     # -- insertion ---------------------------------------------------------------------
     def add_bytes(self, md5: str, data: bytes) -> None:
-        if self.exists(md5):
-            return
-        tmp = self._tmp()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJ_MODE)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            self._commit_tmp(tmp, md5)
-        except BaseException:
-            _unlink_quiet(tmp)
-            raise
+        dest = self.path(md5)
+        if not os.path.exists(dest):
+            self._mkdir(os.path.dirname(dest))
+            write_bytes_atomic(dest, data, OBJ_MODE)
 
     def add_file(self, src: str, link_types: list[str], md5: str | None = None) -> tuple[str, Stat]:
         """Put the file's bytes into the store; return (md5, stat of src as hashed).
@@ -116,7 +109,7 @@ class ObjectStore:
             else:
                 self._commit_tmp(tmp, got)
         except BaseException:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
             raise
         return got, stat_key(st)
 
@@ -140,7 +133,7 @@ class ObjectStore:
             os.chmod(tmp, OBJ_MODE)
             self._commit_tmp(tmp, got)
         except BaseException:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
             raise
         return got, stat_key(os.stat(src))
 
@@ -235,12 +228,12 @@ class ObjectStore:
         raise LinkUnsupported(f"none of the cache types {', '.join(link_types)} works here")
 
     def _place(self, dest: str, make) -> Stat:
-        tmp = _tmp_beside(dest)
+        tmp = tmp_name(dest)
         try:
             make(tmp)
             os.replace(tmp, dest)
         except BaseException:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
             raise
         return stat_key(os.stat(dest))
 
@@ -252,7 +245,7 @@ class ObjectStore:
             raise MissingObject(md5, obj) from None
         try:
             size = os.fstat(src).st_size
-            tmp = _tmp_beside(dest)
+            tmp = tmp_name(dest)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if isexec else 0o666)
             try:
                 try:
@@ -264,7 +257,7 @@ class ObjectStore:
                     raise CorruptObject(md5, obj)
                 os.replace(tmp, dest)
             except BaseException:
-                _unlink_quiet(tmp)
+                unlink_quiet(tmp)
                 raise
         finally:
             os.close(src)
@@ -330,22 +323,5 @@ class ObjectStore:
                     yield prefix + name, os.path.join(d, name)
 
 
-_tmp_counter = itertools.count()
-
-
-def _tmp_beside(dest: str) -> str:
-    """A unique temporary name in dest's directory (so the final rename is atomic); pid and
-    a counter instead of random bytes, which cost a system call per file."""
-    d, base = os.path.split(dest)
-    return os.path.join(d, f".{base}.{os.getpid()}.{next(_tmp_counter)}.tmp")
-
-
 def is_protected(path: str) -> bool:
     return not (os.lstat(path).st_mode & stat_mod.S_IWUSR)
-
-
-def _unlink_quiet(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
