@@ -28,9 +28,8 @@ def run_config(args) -> int:
         return 0
     if args.value is None:
         value = cfg.level(level).get(section, {}).get(key) if args.local else cfg.get(section, key)
-        if value is None:
-            raise ConfigError(f"option '{args.name}' is not set.")
-        print(value)
+        if value is not None:  # unset prints nothing and succeeds, as `dvc config` does
+            print(value)
         return 0
     if section == "cache" and key == "type":
         _check_link_types(args.value)
