@@ -15,7 +15,7 @@ import os
 import stat as stat_mod
 
 from lode.atomic import tmp_name, unlink_quiet, write_bytes_atomic
-from lode.hashing import SMALL, copy_with_md5, md5_file
+from lode.hashing import SMALL, copy_with_md5, md5_file, read_all
 from lode.statcache import Stat, StatCache, stat_key
 
 FICLONE = 0x40049409  # linux/fs.h
@@ -92,6 +92,10 @@ class ObjectStore:
                 return self._add_by_link(src, md5)
             except LinkUnsupported:
                 self._broken_links.add("hardlink")
+        with open(src, "rb", buffering=0) as fsrc:
+            st = os.fstat(fsrc.fileno())
+            if st.st_size < SMALL:
+                return self._add_small(fsrc.fileno(), st.st_size), stat_key(st)
         tmp = self._tmp()
         try:
             with open(src, "rb", buffering=0) as fsrc:
@@ -112,6 +116,18 @@ class ObjectStore:
             unlink_quiet(tmp)
             raise
         return got, stat_key(st)
+
+    def _add_small(self, src_fd: int, size: int) -> str:
+        """Read, hash, then write beside the final name. Staging thousands of small files
+        in one shared directory serialises every thread on that directory's lock; spread
+        over the 256 prefix directories they proceed in parallel."""
+        data = read_all(src_fd, size)
+        md5 = hashlib.md5(data).hexdigest()
+        dest = self.path(md5)
+        if not os.path.exists(dest):
+            self._mkdir(os.path.dirname(dest))
+            write_bytes_atomic(dest, data, OBJ_MODE)
+        return md5
 
     def _add_by_link(self, src: str, md5: str | None) -> tuple[str, Stat]:
         before = stat_key(os.stat(src))

@@ -72,10 +72,7 @@ def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0) -> tuple[str, in
     """
     h = hashlib.md5()
     if 0 <= size_hint < SMALL:  # the common case stays free of threads
-        parts = []
-        while chunk := os.read(src_fd, size_hint + 1 if size_hint else BLOCK):
-            parts.append(chunk)
-        data = b"".join(parts)
+        data = read_all(src_fd, size_hint)
         h.update(data)
         _write_all(dst_fd, data)
         return h.hexdigest(), len(data)
@@ -124,6 +121,14 @@ def _copy_large(src_fd: int, dst_fd: int, h) -> tuple[str, int]:
     if error:
         raise error[0]
     return h.hexdigest(), size
+
+
+def read_all(fd: int, size_hint: int) -> bytes:
+    """The rest of a small file: one read when the size is right, whatever it has become."""
+    parts = []
+    while chunk := os.read(fd, size_hint + 1 if size_hint else BLOCK):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _write_all(fd: int, data) -> None:
