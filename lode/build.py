@@ -76,7 +76,7 @@ def _build_dir(repo, path: str, insert: bool) -> Built:
     rows = walk_files(path, repo.ignore.matcher(path))
     sig = listing_signature(rows)
     memo = repo.stat.get_dir(rel_root, sig)
-    if memo is not None and (not insert or _objects_present(repo, memo[0])):
+    if memo is not None and (not insert or repo.odb.dir_complete(memo[0])):
         return Built(memo[0], memo[1], memo[2])
 
     known = repo.stat.get_prefix(rel_root)
@@ -117,28 +117,10 @@ def _build_dir(repo, path: str, insert: bool) -> Built:
     return Built(md5, size, len(rows), False, entries)  # type: ignore[arg-type]
 
 
-def _objects_present(repo, dir_md5: str) -> bool:
-    """Cheap re-add check: the manifest and every object it names exist (no rehash)."""
-    from lode.tree import parse_manifest
-
-    try:
-        entries = parse_manifest(repo.odb.read_verified(dir_md5))
-    except Exception:
-        return False
-    return all(os.path.exists(repo.odb.path(m)) for _, m in entries)
-
-
 def file_md5_cached(repo, path: str) -> str | None:
     """md5 of a workspace file through the stat cache; None when it does not exist."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return None
-    rel = repo.rel(path)
-    key = stat_key(st)
-    md5 = repo.stat.get(rel, key)
-    if md5 is None:
-        started = time.time_ns()
-        md5 = md5_file(path)
-        repo.stat.put_many([(rel, key, md5)], started)
-    return md5
+    return _build_file(repo, path, st, insert=False).md5

@@ -15,7 +15,7 @@ import os
 import stat as stat_mod
 
 from lode.atomic import tmp_name, unlink_quiet, write_bytes_atomic
-from lode.hashing import SMALL, copy_with_md5, md5_file, read_all
+from lode.hashing import SMALL, copy_with_md5, md5_dos2unix_file, md5_file, read_all
 from lode.statcache import Stat, StatCache, stat_key
 
 FICLONE = 0x40049409  # linux/fs.h
@@ -52,8 +52,8 @@ class ObjectStore:
         base = self.root if legacy else self.files_dir
         return os.path.join(base, md5[:2], md5[2:])
 
-    def exists(self, md5: str) -> bool:
-        return os.path.exists(self.path(md5))
+    def exists(self, md5: str, legacy: bool = False) -> bool:
+        return os.path.exists(self.path(md5, legacy))
 
     def _tmp(self) -> str:
         # Bytes copied while hashed have no name yet: stage them at the top of the store.
@@ -96,26 +96,7 @@ class ObjectStore:
             st = os.fstat(fsrc.fileno())
             if st.st_size < SMALL:
                 return self._add_small(fsrc.fileno(), st.st_size), stat_key(st)
-        tmp = self._tmp()
-        try:
-            with open(src, "rb", buffering=0) as fsrc:
-                st = os.fstat(fsrc.fileno())
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJ_MODE)
-                try:
-                    if "reflink" in link_types and self._reflink(fsrc.fileno(), fd):
-                        got = md5_file(src)
-                    else:
-                        got, _ = copy_with_md5(fsrc.fileno(), fd, st.st_size)
-                finally:
-                    os.close(fd)
-            if self.exists(got):
-                os.unlink(tmp)
-            else:
-                self._commit_tmp(tmp, got)
-        except BaseException:
-            unlink_quiet(tmp)
-            raise
-        return got, stat_key(st)
+            return self._add_large(src, fsrc.fileno(), st, link_types), stat_key(st)
 
     def _add_small(self, src_fd: int, size: int) -> str:
         """Read, hash, then write beside the final name. Staging thousands of small files
@@ -123,11 +104,28 @@ class ObjectStore:
         over the 256 prefix directories they proceed in parallel."""
         data = read_all(src_fd, size)
         md5 = hashlib.md5(data).hexdigest()
-        dest = self.path(md5)
-        if not os.path.exists(dest):
-            self._mkdir(os.path.dirname(dest))
-            write_bytes_atomic(dest, data, OBJ_MODE)
+        self.add_bytes(md5, data)
         return md5
+
+    def _add_large(self, src: str, src_fd: int, st: os.stat_result, link_types: list[str]) -> str:
+        tmp = self._tmp()
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJ_MODE)
+            try:
+                if "reflink" in link_types and self._reflink(src_fd, fd):
+                    got = md5_file(src)
+                else:
+                    got, _ = copy_with_md5(src_fd, fd, st.st_size)
+            finally:
+                os.close(fd)
+            if self.exists(got):
+                os.unlink(tmp)
+            else:
+                self._commit_tmp(tmp, got)
+        except BaseException:
+            unlink_quiet(tmp)
+            raise
+        return got
 
     def _add_by_link(self, src: str, md5: str | None) -> tuple[str, Stat]:
         before = stat_key(os.stat(src))
@@ -166,9 +164,9 @@ class ObjectStore:
             raise
 
     # -- reading and verifying ---------------------------------------------------------
-    def read_verified(self, md5: str) -> bytes:
+    def read_verified(self, md5: str, legacy: bool = False) -> bytes:
         """The bytes of a (small) object, checked against its name."""
-        path = self.path(md5)
+        path = self.path(md5, legacy)
         try:
             with open(path, "rb") as f:
                 data = f.read()
@@ -179,7 +177,7 @@ class ObjectStore:
             raise CorruptObject(md5, path)
         return data
 
-    def is_sound(self, md5: str, path: str | None = None) -> bool:
+    def is_sound(self, md5: str, path: str | None = None, legacy: bool = False) -> bool:
         """Rehash the object (unless the stat cache vouches for it)."""
         path = path or self.path(md5)
         try:
@@ -189,29 +187,29 @@ class ObjectStore:
         if self.stat.get(path, st) == md5:
             return True
         name = md5[:-4] if md5.endswith(".dir") else md5
-        ok = md5_file(path) == name
+        ok = md5_file(path) == name or (legacy and md5_dos2unix_file(path) == name)
         if ok:
             self.stat.put_trusted([(path, st, md5)])
         return ok
 
-    def dir_complete(self, md5: str) -> bool:
+    def dir_complete(self, md5: str, legacy: bool = False) -> bool:
         """The manifest and every object it names are in the store (no rehash, as DVC).
 
         Remembered against the mtimes of the store's prefix directories: removing an
         object changes its directory's mtime, so 256 stats replace 20,000.
         """
         sig = self._layout_signature()
-        key = "complete:" + md5
+        key = ("complete-legacy:" if legacy else "complete:") + md5
         if self.stat.memo_holds(key, sig):
             return True
         from lode.tree import parse_manifest
 
         try:
-            entries = parse_manifest(self.read_verified(md5))
+            entries = parse_manifest(self.read_verified(md5, legacy))
         except (MissingObject, CorruptObject, ValueError):
             return False
         exists, path = os.path.exists, self.path
-        if all(exists(path(m)) for _, m in entries):
+        if all(exists(path(m, legacy)) for _, m in entries):
             self.stat.memo_put(key, sig)
             return True
         return False
@@ -238,6 +236,10 @@ class ObjectStore:
             if lt in self._broken_links:
                 continue
             try:
+                if lt == "copy":
+                    return self._link_copy(md5, obj, dest, isexec, legacy)
+                if not self.is_sound(md5, obj, legacy):
+                    raise CorruptObject(md5, obj)
                 return getattr(self, f"_link_{lt}")(md5, obj, dest, isexec)
             except LinkUnsupported:
                 self._broken_links.add(lt)
@@ -253,7 +255,7 @@ class ObjectStore:
             raise
         return stat_key(os.stat(dest))
 
-    def _link_copy(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
+    def _link_copy(self, md5: str, obj: str, dest: str, isexec: bool, legacy: bool) -> Stat:
         # The hot path of checkout: as few system calls per file as the job allows.
         try:
             src = os.open(obj, os.O_RDONLY)
@@ -269,7 +271,7 @@ class ObjectStore:
                     st = stat_key(os.fstat(fd))
                 finally:
                     os.close(fd)
-                if got != md5:
+                if got != md5 and not (legacy and md5_dos2unix_file(obj) == md5):
                     raise CorruptObject(md5, obj)
                 os.replace(tmp, dest)
             except BaseException:
@@ -282,8 +284,6 @@ class ObjectStore:
         return st
 
     def _link_reflink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
-        if not self.is_sound(md5, obj):
-            raise CorruptObject(md5, obj)
 
         def make(tmp: str) -> None:
             with open(obj, "rb") as fsrc:
@@ -297,8 +297,6 @@ class ObjectStore:
         return self._place(dest, make)
 
     def _link_hardlink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
-        if not self.is_sound(md5, obj):
-            raise CorruptObject(md5, obj)
         try:
             if os.path.samefile(obj, dest):
                 return stat_key(os.stat(dest))
@@ -316,8 +314,6 @@ class ObjectStore:
         return self._place(dest, make)
 
     def _link_symlink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
-        if not self.is_sound(md5, obj):
-            raise CorruptObject(md5, obj)
         target = os.path.abspath(obj)
         if os.path.islink(dest) and os.readlink(dest) == target:
             return stat_key(os.stat(dest))

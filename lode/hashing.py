@@ -39,6 +39,27 @@ def md5_file(path: str) -> str:
     return h.hexdigest()
 
 
+_TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b"
+
+
+def _is_text_block(block: bytes) -> bool:
+    if not block:
+        return True
+    if b"\0" in block:
+        return False
+    return len(block.translate(None, _TEXT_CHARS)) / len(block) <= 0.30
+
+
+def md5_dos2unix_file(path: str) -> str:
+    """DVC 2.x's `md5-dos2unix`: per 1 MiB block, CRLF -> LF when the block looks like text
+    (docs/formats.md). Only to compare with 2.x entries; lode never writes such hashes."""
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while block := f.read(BLOCK):
+            h.update(block.replace(b"\r\n", b"\n") if _is_text_block(block[:512]) else block)
+    return h.hexdigest()
+
+
 def parallel_map(
     fn: Callable[[T], R], items: Sequence[T], desc: str = "", jobs: int | None = None
 ) -> list[R]:

@@ -54,6 +54,11 @@ class Out:
         return bool(self.md5 and self.md5.endswith(".dir"))
 
     @property
+    def legacy(self) -> bool:
+        """A DVC 2.x entry (md5-dos2unix): its objects live in the cache's legacy layout."""
+        return self.hash_name == LEGACY_HASH
+
+    @property
     def cached(self) -> bool:
         return self.extra.get("cache", True) is not False
 

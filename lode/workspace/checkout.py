@@ -29,9 +29,11 @@ def checkout(repo, targets: list[str] | None, force: bool = False, relink: bool 
             if only == set():
                 continue  # the targets name other outputs of this pointer
             if out.is_dir:
-                plans.append(plan_dir(repo, path, out.md5, relink, only=only))
+                plan = plan_dir(repo, path, out.md5, relink, only=only, legacy=out.legacy)
             else:
-                plans.append(plan_file(repo, path, out.md5, out.isexec, relink))
+                plan = plan_file(repo, path, out.md5, out.isexec, relink, out.legacy)
+            plan.legacy = out.legacy
+            plans.append(plan)
     lose = [p for plan in plans for p in plan.lose]
     if lose and not force:
         shown = ", ".join(lose[:5]) + (f" and {len(lose) - 5} more" if len(lose) > 5 else "")

@@ -29,7 +29,7 @@ def status(repo, targets: list[str] | None) -> dict[str, list] | None:
 
 def out_state(repo, path: str, out) -> str | None:
     """DVC's precedence: a recorded object missing from the cache hides every other state."""
-    if out.md5 and out.cached and not _in_cache(repo, out.md5):
+    if out.md5 and out.cached and not _in_cache(repo, out.md5, out.legacy):
         return "not in cache"
     if not os.path.lexists(path):
         return "deleted"
@@ -41,10 +41,14 @@ def out_state(repo, path: str, out) -> str | None:
         built = build(repo, path)
     except TargetError:
         return "modified"
+    if built.md5 != out.md5 and out.legacy and not out.is_dir:
+        from lode.hashing import md5_dos2unix_file
+
+        return None if md5_dos2unix_file(path) == out.md5 else "modified"
     return "modified" if built.md5 != out.md5 else None
 
 
-def _in_cache(repo, md5: str) -> bool:
+def _in_cache(repo, md5: str, legacy: bool) -> bool:
     if md5.endswith(".dir"):
-        return repo.odb.dir_complete(md5)
-    return repo.odb.exists(md5)
+        return repo.odb.dir_complete(md5, legacy)
+    return repo.odb.exists(md5, legacy)

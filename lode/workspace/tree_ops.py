@@ -30,6 +30,7 @@ class Plan:
     keep: list[tuple[str, Stat]] = field(default_factory=list)  # (rel, stat) already right
     replace_tree: bool = False  # a file or link stands where the directory must be
     created: bool = False  # the output did not exist at all
+    legacy: bool = False  # a DVC 2.x entry: objects in the cache's legacy layout
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (path, md5, why)
 
     @property
@@ -51,7 +52,9 @@ def _is_linked(repo, md5: str, dest: str, st_dest: Stat) -> bool:
     return not os.path.islink(dest)
 
 
-def plan_file(repo, path: str, md5: str, isexec: bool, relink: bool) -> Plan:
+def plan_file(
+    repo, path: str, md5: str, isexec: bool, relink: bool, legacy: bool = False
+) -> Plan:
     from lode.build import file_md5_cached
 
     plan = Plan(path, md5, False, isexec)
@@ -62,6 +65,11 @@ def plan_file(repo, path: str, md5: str, isexec: bool, relink: bool) -> Plan:
         return plan
     cur = file_md5_cached(repo, path)
     plan.created = cur is None
+    if cur is not None and cur != md5 and legacy:
+        from lode.hashing import md5_dos2unix_file
+
+        if md5_dos2unix_file(path) == md5:
+            cur = md5
     if cur == md5 and not (relink and not _is_linked(repo, md5, path, _stat(path))):
         plan.keep.append(("", _stat(path)))
         return plan
@@ -76,13 +84,19 @@ def _under(rel: str, only: set[str]) -> bool:
 
 
 def plan_dir(
-    repo, path: str, md5: str, relink: bool, entries=None, only: set[str] | None = None
+    repo,
+    path: str,
+    md5: str,
+    relink: bool,
+    entries=None,
+    only: set[str] | None = None,
+    legacy: bool = False,
 ) -> Plan:
     """`only`: restrict the plan to these paths inside the directory (checkout of d/sub)."""
     plan = Plan(path, md5, True)
     if entries is None:
         try:
-            entries = parse_manifest(repo.odb.read_verified(md5))
+            entries = parse_manifest(repo.odb.read_verified(md5, legacy))
         except (MissingObject, CorruptObject) as e:
             why = "missing from the cache" if isinstance(e, MissingObject) else "corrupt"
             plan.failed.append((repo.rel(path), md5, why))
@@ -152,7 +166,7 @@ def execute(repo, plan: Plan) -> None:
     def one(item):
         rel, abspath, md5 = item
         try:
-            return rel, md5, odb.link(md5, abspath, types, plan.isexec), None
+            return rel, md5, odb.link(md5, abspath, types, plan.isexec, plan.legacy), None
         except MissingObject:
             return rel, md5, None, "missing from the cache"
         except CorruptObject:

@@ -78,3 +78,28 @@ def test_empty_directory_and_empty_files(repo, lode):
     shutil.rmtree(d)
     lode("checkout", cwd=repo)
     assert (d / "sub" / "zero").read_bytes() == b""
+
+
+@pytest.mark.dvc
+def test_dvc2_entries_status_and_checkout(repo, lode, dvc):
+    """A pointer from DVC 2.x (no `hash:`, md5-dos2unix, legacy cache layout)."""
+    import hashlib
+
+    crlf = b"l1\r\nl2\r\n"
+    legacy_md5 = hashlib.md5(b"l1\nl2\n").hexdigest()  # what dos2unix hashing gives
+    assert legacy_md5 == "a8be9e797e0f7e75b498d90413d9a7ad"
+    (repo / "crlf.txt").write_bytes(crlf)
+    (repo / "crlf.txt.dvc").write_text(f"outs:\n- md5: {legacy_md5}\n  size: 8\n  path: crlf.txt\n")
+    obj = repo / ".dvc" / "cache" / legacy_md5[:2] / legacy_md5[2:]
+    assert lode("status", "--json", cwd=repo).stdout.strip() == (
+        '{"crlf.txt.dvc": [{"changed outs": {"crlf.txt": "not in cache"}}]}'
+    )
+    obj.parent.mkdir(parents=True)
+    obj.write_bytes(crlf)
+    os.chmod(obj, 0o444)
+    assert lode("status", "--json", cwd=repo).stdout.strip() == "{}"
+    assert dvc("status", "--json", cwd=repo).stdout.strip() == "{}"
+    (repo / "crlf.txt").unlink()
+    lode("checkout", cwd=repo)
+    assert (repo / "crlf.txt").read_bytes() == crlf
+    assert lode("status", "--json", cwd=repo).stdout.strip() == "{}"
