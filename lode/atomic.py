@@ -1,7 +1,8 @@
-"""Write-to-temporary-then-rename, so a reader never sees half a file."""
+"""Files appear whole or not at all: a reader (or a rerun after a crash) never sees half."""
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 
@@ -27,15 +28,73 @@ def write_bytes_atomic(path: str, data: bytes, mode: int = 0o666) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            _write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         unlink_quiet(tmp)
         raise
+
+
+_tmpfile_ok = hasattr(os, "O_TMPFILE")
+
+
+def create_atomic(path: str, data: bytes, mode: int) -> None:
+    """Create `path` holding `data`, all or nothing, where nothing may be replaced (cache
+    objects: same name, same bytes). An unnamed O_TMPFILE inode is written and then given
+    its name with linkat, which spares the temporary directory entry and the rename that
+    dominate when 20,000 objects are created; elsewhere, write-then-rename."""
+    global _tmpfile_ok
+    if _tmpfile_ok:
+        try:
+            fd = os.open(os.path.dirname(path), os.O_TMPFILE | os.O_WRONLY, mode)
+        except OSError:
+            _tmpfile_ok = False  # the filesystem cannot; don't ask again
+        else:
+            try:
+                _write_all(fd, data)
+                _linkat_fd(fd, path)
+                return
+            except FileExistsError:
+                return  # another writer stored the same bytes first
+            except OSError as e:
+                if e.errno not in (errno.ENOENT, errno.EXDEV, errno.EPERM, errno.ENOSYS):
+                    raise
+                _tmpfile_ok = False  # no /proc, or linkat refused: fall back for good
+            finally:
+                os.close(fd)
+    write_bytes_atomic(path, data, mode)
+
+
+def _linkat_fd(fd: int, path: str) -> None:
+    libc = _libc()
+    src = f"/proc/self/fd/{fd}".encode()
+    if libc.linkat(_AT_FDCWD, src, _AT_FDCWD, os.fsencode(path), _AT_SYMLINK_FOLLOW) != 0:
+        import ctypes
+
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+
+
+_AT_FDCWD, _AT_SYMLINK_FOLLOW = -100, 0x400
+_libc_handle = None
+
+
+def _libc():
+    # os.link cannot name an O_TMPFILE inode (it never follows /proc's magic links).
+    global _libc_handle
+    if _libc_handle is None:
+        import ctypes
+
+        _libc_handle = ctypes.CDLL(None, use_errno=True)
+    return _libc_handle
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def write_text_atomic(path: str, text: str) -> None:

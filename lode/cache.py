@@ -14,7 +14,7 @@ import hashlib
 import os
 import stat as stat_mod
 
-from lode.atomic import tmp_name, unlink_quiet, write_bytes_atomic
+from lode.atomic import create_atomic, tmp_name, unlink_quiet
 from lode.hashing import SMALL, copy_with_md5, md5_dos2unix_file, md5_file, read_all
 from lode.statcache import Stat, StatCache, stat_key
 
@@ -76,7 +76,7 @@ class ObjectStore:
         dest = self.path(md5)
         if not os.path.exists(dest):
             self._mkdir(os.path.dirname(dest))
-            write_bytes_atomic(dest, data, OBJ_MODE)
+            create_atomic(dest, data, OBJ_MODE)
 
     def add_file(self, src: str, link_types: list[str], md5: str | None = None) -> tuple[str, Stat]:
         """Put the file's bytes into the store; return (md5, stat of src as hashed).
@@ -92,11 +92,16 @@ class ObjectStore:
                 return self._add_by_link(src, md5)
             except LinkUnsupported:
                 self._broken_links.add("hardlink")
-        with open(src, "rb", buffering=0) as fsrc:
-            st = os.fstat(fsrc.fileno())
+        fd = os.open(src, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            if stat_mod.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), src)
             if st.st_size < SMALL:
-                return self._add_small(fsrc.fileno(), st.st_size), stat_key(st)
-            return self._add_large(src, fsrc.fileno(), st, link_types), stat_key(st)
+                return self._add_small(fd, st.st_size), stat_key(st)
+            return self._add_large(src, fd, st, link_types), stat_key(st)
+        finally:
+            os.close(fd)
 
     def _add_small(self, src_fd: int, size: int) -> str:
         """Read, hash, then write beside the final name. Staging thousands of small files
@@ -104,7 +109,9 @@ class ObjectStore:
         over the 256 prefix directories they proceed in parallel."""
         data = read_all(src_fd, size)
         md5 = hashlib.md5(data).hexdigest()
-        self.add_bytes(md5, data)
+        dest = self.path(md5)
+        self._mkdir(os.path.dirname(dest))
+        create_atomic(dest, data, OBJ_MODE)  # an existing object is simply kept
         return md5
 
     def _add_large(self, src: str, src_fd: int, st: os.stat_result, link_types: list[str]) -> str:
