@@ -5,6 +5,7 @@ set -euo pipefail
 
 work="${1:-$(mktemp -d "${TMPDIR:-/tmp}/lode-tour.XXXXXX")}"
 mkdir -p "$work" && cd "$work"
+command -v lode >/dev/null 2>&1 || lode() { python3 -m lode "$@"; }  # not on PATH yet
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-lode tour}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-tour@example.invalid}"
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
