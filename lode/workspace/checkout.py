@@ -32,7 +32,6 @@ def checkout(repo, targets: list[str] | None, force: bool = False, relink: bool 
                 plan = plan_dir(repo, path, out.md5, relink, only=only, legacy=out.legacy)
             else:
                 plan = plan_file(repo, path, out.md5, out.isexec, relink, out.legacy)
-            plan.legacy = out.legacy
             plans.append(plan)
     lose = [p for plan in plans for p in plan.lose]
     if lose and not force:

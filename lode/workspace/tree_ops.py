@@ -10,7 +10,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from lode.build import Built
+from lode.build import Built, file_md5_cached
 from lode.cache import CorruptObject, MissingObject
 from lode.hashing import md5_file, parallel_map
 from lode.statcache import Stat
@@ -55,9 +55,7 @@ def _is_linked(repo, md5: str, dest: str, st_dest: Stat) -> bool:
 def plan_file(
     repo, path: str, md5: str, isexec: bool, relink: bool, legacy: bool = False
 ) -> Plan:
-    from lode.build import file_md5_cached
-
-    plan = Plan(path, md5, False, isexec)
+    plan = Plan(path, md5, False, isexec, legacy=legacy)
     if os.path.isdir(path) and not os.path.islink(path):
         plan.replace_tree = True
         plan.lose.append(repo.rel(path) + "/")
@@ -93,7 +91,7 @@ def plan_dir(
     legacy: bool = False,
 ) -> Plan:
     """`only`: restrict the plan to these paths inside the directory (checkout of d/sub)."""
-    plan = Plan(path, md5, True)
+    plan = Plan(path, md5, True, legacy=legacy)
     if entries is None:
         try:
             entries = parse_manifest(repo.odb.read_verified(md5, legacy))
