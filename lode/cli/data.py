@@ -35,8 +35,9 @@ def run_add(args, repo: Repo) -> int:
     for r in results:
         say(args, f"{'Added' if r.changed else 'Unchanged'} {r.output} -> {r.pointer}")
     if _scm(repo) and any(r.changed for r in results):
-        files = " ".join(sorted({r.pointer for r in results}))
-        say(args, f"\nTo track the changes with git, run:\n\n\tgit add {files} .gitignore")
+        files = sorted({r.pointer for r in results if r.changed})
+        files += sorted({r.gitignore for r in results if r.gitignore})
+        say(args, "\nTo track the changes with git, run:\n\n\tgit add " + " ".join(files))
     return 0
 
 

@@ -20,6 +20,7 @@ class Recorded:
     output: str  # repo-relative output path
     md5: str
     changed: bool  # pointer rewritten
+    gitignore: str | None = None  # repo-relative .gitignore that gained a line
 
 
 def add(repo, targets: list[str], scm: bool) -> list[Recorded]:
@@ -35,9 +36,10 @@ def add(repo, targets: list[str], scm: bool) -> list[Recorded]:
         else:
             out = Out(os.path.basename(path))
             pointer = Pointer(pointer_path, [out])
-        results.append(_record(repo, pointer, out, path))
-        if scm and not gitignore.git_ignores(repo.root, path):
-            gitignore.ensure_ignored(path)
+        recorded = _record(repo, pointer, out, path)
+        if scm and not gitignore.git_ignores(repo.root, path) and gitignore.ensure_ignored(path):
+            recorded.gitignore = repo.rel(os.path.join(os.path.dirname(path), ".gitignore"))
+        results.append(recorded)
     return results
 
 
