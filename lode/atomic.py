@@ -23,48 +23,56 @@ def tmp_name(path: str) -> str:
     return os.path.join(d, f".{base}.{_prefix[1]}.{next(_counter)}.tmp")
 
 
-def write_bytes_atomic(path: str, data: bytes, mode: int = 0o666) -> None:
+def write_bytes_atomic(path: str, data: bytes, mode: int = 0o666) -> os.stat_result:
+    """Write `data` to `path`, replacing it atomically; return the new file's stat."""
     tmp = tmp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
             _write_all(fd, data)
+            st = os.fstat(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         unlink_quiet(tmp)
         raise
+    return st
 
 
 _tmpfile_ok = hasattr(os, "O_TMPFILE")
 
 
-def create_atomic(path: str, data: bytes, mode: int) -> None:
-    """Create `path` holding `data`, all or nothing, where nothing may be replaced (cache
-    objects: same name, same bytes). An unnamed O_TMPFILE inode is written and then given
-    its name with linkat, which spares the temporary directory entry and the rename that
-    dominate when 20,000 objects are created; elsewhere, write-then-rename."""
+def create_atomic(path: str, data: bytes, mode: int) -> os.stat_result | None:
+    """Create `path` holding `data`, all or nothing, never replacing an existing file;
+    return the new file's stat, or None when `path` already existed (nothing written).
+
+    An unnamed O_TMPFILE inode is written and then given its name with linkat, which
+    spares the temporary directory entry and the rename that dominate when 20,000 files
+    are created; where that is unsupported, write-then-rename (exclusive by a check)."""
     global _tmpfile_ok
     if _tmpfile_ok:
         try:
-            fd = os.open(os.path.dirname(path), os.O_TMPFILE | os.O_WRONLY, mode)
+            fd = os.open(os.path.dirname(path) or ".", os.O_TMPFILE | os.O_WRONLY, mode)
         except OSError:
             _tmpfile_ok = False  # the filesystem cannot; don't ask again
         else:
             try:
                 _write_all(fd, data)
+                st = os.fstat(fd)
                 _linkat_fd(fd, path)
-                return
+                return st
             except FileExistsError:
-                return  # another writer stored the same bytes first
+                return None
             except OSError as e:
                 if e.errno not in (errno.ENOENT, errno.EXDEV, errno.EPERM, errno.ENOSYS):
                     raise
                 _tmpfile_ok = False  # no /proc, or linkat refused: fall back for good
             finally:
                 os.close(fd)
-    write_bytes_atomic(path, data, mode)
+    if os.path.lexists(path):
+        return None
+    return write_bytes_atomic(path, data, mode)
 
 
 def _linkat_fd(fd: int, path: str) -> None:

@@ -14,7 +14,7 @@ import hashlib
 import os
 import stat as stat_mod
 
-from lode.atomic import create_atomic, tmp_name, unlink_quiet
+from lode.atomic import create_atomic, tmp_name, unlink_quiet, write_bytes_atomic
 from lode.hashing import SMALL, copy_with_md5, md5_dos2unix_file, md5_file, read_all
 from lode.statcache import Stat, StatCache, stat_key
 
@@ -270,6 +270,15 @@ class ObjectStore:
             raise MissingObject(md5, obj) from None
         try:
             size = os.fstat(src).st_size
+            if size < SMALL:
+                data = read_all(src, size)
+                if hashlib.md5(data).hexdigest() != md5 and not (
+                    legacy and md5_dos2unix_file(obj) == md5
+                ):
+                    raise CorruptObject(md5, obj)
+                mode = 0o777 if isexec else 0o666
+                st_new = create_atomic(dest, data, mode) or write_bytes_atomic(dest, data, mode)
+                return stat_key(st_new)
             tmp = tmp_name(dest)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if isexec else 0o666)
             try:
@@ -291,7 +300,6 @@ class ObjectStore:
         return st
 
     def _link_reflink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
-
         def make(tmp: str) -> None:
             with open(obj, "rb") as fsrc:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if isexec else 0o666)
