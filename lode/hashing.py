@@ -24,9 +24,10 @@ def default_jobs() -> int:
     env = os.environ.get("LODE_JOBS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    # File creation on ext4 waits on the disk far more than on the CPU: 4 threads per
-    # core measured fastest for adding and checking out 20,000 small files.
-    return max(4, min(16, (os.cpu_count() or 1) * 4))
+    # One thread per core measured fastest for adding and checking out 20,000 small files:
+    # the work is system calls, and more threads than cores only fight over the GIL
+    # (1.8 s with 2 threads against 3.6 s with 4 for `add`, on 2 cores).
+    return max(2, min(16, os.cpu_count() or 1))
 
 
 def md5_file(path: str) -> str:
