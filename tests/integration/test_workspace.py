@@ -103,3 +103,45 @@ def test_dvc2_entries_status_and_checkout(repo, lode, dvc):
     lode("checkout", cwd=repo)
     assert (repo / "crlf.txt").read_bytes() == crlf
     assert lode("status", "--json", cwd=repo).stdout.strip() == "{}"
+
+
+def test_progress_bar_on_a_terminal(repo, lode, tree):
+    """On a terminal, long work draws a bar on stderr (and only there)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    tree(repo / "data", 2500, seed=6, fanout=5, depth=1)
+    master, slave = pty.openpty()
+    # a real terminal has a size; a bare pty has 0 columns, into which no bar fits
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lode", "add", "data"],
+        cwd=repo, env=lode.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+    )
+    os.close(slave)
+    drawn = b""
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    drawn += os.read(master, 65536)
+                except OSError:  # EIO: the terminal's other side is closed
+                    break
+            elif proc.poll() is not None:
+                break
+        out = proc.communicate(timeout=10)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"Hashing data" in drawn and b"2500" in drawn, drawn[-300:]
+    assert b"Hashing" not in out
