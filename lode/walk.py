@@ -41,6 +41,12 @@ def walk_files(top: str, ignored: Callable[[str, bool], bool] | None = None) -> 
                     continue
                 if ignored is not None and ignored(rel, False):
                     continue
+                if entry.name == ".dvcignore":
+                    raise TargetError(
+                        f"'{entry.path}' is a .dvcignore inside a tracked directory, which DVC "
+                        "refuses too.",
+                        "Move its patterns to a .dvcignore above the directory.",
+                    )
                 if entry.is_symlink():
                     try:
                         st = os.stat(entry.path)

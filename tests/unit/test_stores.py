@@ -142,3 +142,12 @@ def test_create_atomic_names_whole_files_and_keeps_existing(tmp_path, monkeypatc
     atomic.create_atomic(str(tmp_path / "obj2"), b"xyz", 0o444)
     assert (tmp_path / "obj2").read_bytes() == b"xyz"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["obj", "obj2"]  # no temporaries
+
+
+def test_walk_refuses_a_dvcignore_inside_the_directory(tmp_path):
+    from lode.errors import TargetError
+
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "sub" / ".dvcignore").write_text("*.tmp\n")
+    with pytest.raises(TargetError, match="inside a tracked directory"):
+        walk_files(str(tmp_path / "d"))
