@@ -53,13 +53,9 @@ def run_commit(args, repo: Repo) -> int:
 
 @_writer
 def run_checkout(args, repo: Repo) -> int:
-    from lode.errors import CheckoutError
     from lode.workspace.checkout import checkout
 
-    try:
-        result = checkout(repo, args.targets or None, force=args.force, relink=args.relink)
-    except CheckoutError:
-        raise
+    result = checkout(repo, args.targets or None, force=args.force, relink=args.relink)
     for path in result.added:
         say(args, f"A\t{path}")
     for path in result.modified:
