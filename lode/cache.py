@@ -348,7 +348,3 @@ class ObjectStore:
             for name in sorted(os.listdir(d)):
                 if not name.startswith("."):
                     yield prefix + name, os.path.join(d, name)
-
-
-def is_protected(path: str) -> bool:
-    return not (os.lstat(path).st_mode & stat_mod.S_IWUSR)

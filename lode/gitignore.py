@@ -45,19 +45,3 @@ def ensure_ignored(path: str) -> bool:
         text += "\n"
     write_text_atomic(gi, text + line + "\n")
     return True
-
-
-def remove_ignored(path: str) -> None:
-    directory, name = os.path.split(path)
-    gi = os.path.join(directory, ".gitignore")
-    try:
-        with open(gi, encoding="utf-8", errors="surrogateescape") as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
-        return
-    kept = [ln for ln in lines if ln != entry_for(name)]
-    if kept != lines:
-        if kept:
-            write_text_atomic(gi, "\n".join(kept) + "\n")
-        else:
-            os.unlink(gi)

@@ -38,7 +38,3 @@ def parse_manifest(data: bytes) -> list[tuple[str, str]]:
             raise ValueError("manifest entries need string relpath and md5")
         out.append((rel, md5))
     return out
-
-
-def is_dir_hash(md5: str) -> bool:
-    return md5.endswith(DIR_SUFFIX)
