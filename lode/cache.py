@@ -74,9 +74,8 @@ class ObjectStore:
     # -- insertion ---------------------------------------------------------------------
     def add_bytes(self, md5: str, data: bytes) -> None:
         dest = self.path(md5)
-        if not os.path.exists(dest):
-            self._mkdir(os.path.dirname(dest))
-            create_atomic(dest, data, OBJ_MODE)
+        self._mkdir(os.path.dirname(dest))
+        create_atomic(dest, data, OBJ_MODE)  # an existing object is simply kept
 
     def add_file(self, src: str, link_types: list[str], md5: str | None = None) -> tuple[str, Stat]:
         """Put the file's bytes into the store; return (md5, stat of src as hashed).
@@ -109,9 +108,7 @@ class ObjectStore:
         over the 256 prefix directories they proceed in parallel."""
         data = read_all(src_fd, size)
         md5 = hashlib.md5(data).hexdigest()
-        dest = self.path(md5)
-        self._mkdir(os.path.dirname(dest))
-        create_atomic(dest, data, OBJ_MODE)  # an existing object is simply kept
+        self.add_bytes(md5, data)
         return md5
 
     def _add_large(self, src: str, src_fd: int, st: os.stat_result, link_types: list[str]) -> str:
@@ -186,7 +183,7 @@ class ObjectStore:
 
     def is_sound(self, md5: str, path: str | None = None, legacy: bool = False) -> bool:
         """Rehash the object (unless the stat cache vouches for it)."""
-        path = path or self.path(md5)
+        path = path or self.path(md5, legacy)
         try:
             st = stat_key(os.stat(path))
         except FileNotFoundError:
@@ -194,7 +191,7 @@ class ObjectStore:
         if self.stat.get(path, st) == md5:
             return True
         name = md5[:-4] if md5.endswith(".dir") else md5
-        ok = md5_file(path) == name or (legacy and md5_dos2unix_file(path) == name)
+        ok = _matches(md5_file(path), name, path, legacy)
         if ok:
             self.stat.put_trusted([(path, st, md5)])
         return ok
@@ -264,6 +261,7 @@ class ObjectStore:
 
     def _link_copy(self, md5: str, obj: str, dest: str, isexec: bool, legacy: bool) -> Stat:
         # The hot path of checkout: as few system calls per file as the job allows.
+        mode = 0o777 if isexec else 0o666
         try:
             src = os.open(obj, os.O_RDONLY)
         except FileNotFoundError:
@@ -272,22 +270,19 @@ class ObjectStore:
             size = os.fstat(src).st_size
             if size < SMALL:
                 data = read_all(src, size)
-                if hashlib.md5(data).hexdigest() != md5 and not (
-                    legacy and md5_dos2unix_file(obj) == md5
-                ):
+                if not _matches(hashlib.md5(data).hexdigest(), md5, obj, legacy):
                     raise CorruptObject(md5, obj)
-                mode = 0o777 if isexec else 0o666
                 st_new = create_atomic(dest, data, mode) or write_bytes_atomic(dest, data, mode)
                 return stat_key(st_new)
             tmp = tmp_name(dest)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if isexec else 0o666)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             try:
                 try:
                     got, _ = copy_with_md5(src, fd, size)
                     st = stat_key(os.fstat(fd))
                 finally:
                     os.close(fd)
-                if got != md5 and not (legacy and md5_dos2unix_file(obj) == md5):
+                if not _matches(got, md5, obj, legacy):
                     raise CorruptObject(md5, obj)
                 os.replace(tmp, dest)
             except BaseException:
@@ -348,3 +343,9 @@ class ObjectStore:
             for name in sorted(os.listdir(d)):
                 if not name.startswith("."):
                     yield prefix + name, os.path.join(d, name)
+
+
+def _matches(got: str, name: str, obj: str, legacy: bool) -> bool:
+    """Whether an object's md5 matches its name; a 2.x object may instead match by
+    md5-dos2unix, which is computed only then."""
+    return got == name or (legacy and md5_dos2unix_file(obj) == name)

@@ -63,4 +63,5 @@ def _inner_rels(path: str, inner: set[str] | None) -> set[str] | None:
     """Posix paths relative to output `path` that the targets named inside it."""
     if inner is None:
         return None
-    return {os.path.relpath(p, path).replace(os.sep, "/") for p in inner if p.startswith(path)}
+    inside = path + os.sep
+    return {os.path.relpath(p, path).replace(os.sep, "/") for p in inner if p.startswith(inside)}
