@@ -1,0 +1,1 @@
+"""Pipelines: dvc.yaml stages, their status against dvc.lock, and their run on doit."""
