@@ -45,3 +45,36 @@ def ensure_ignored(path: str) -> bool:
         text += "\n"
     write_text_atomic(gi, text + line + "\n")
     return True
+
+
+def _listed(path: str) -> bool:
+    directory, name = os.path.split(path)
+    try:
+        with open(os.path.join(directory, ".gitignore"), encoding="utf-8",
+                  errors="surrogateescape") as f:
+            return entry_for(name) in f.read().splitlines()
+    except FileNotFoundError:
+        return False
+
+
+def ensure_all_ignored(root: str, paths: list[str]) -> list[str]:
+    """`ensure_ignored` for many outputs with one `git check-ignore` for those not yet
+    listed; the .gitignore files written."""
+    import subprocess
+
+    todo = [p for p in dict.fromkeys(paths) if not _listed(p)]
+    if not todo:
+        return []
+    try:
+        r = subprocess.run(
+            ["git", "check-ignore", "--stdin", "-z"], cwd=root, capture_output=True,
+            input=b"\0".join(os.fsencode(os.path.relpath(p, root)) for p in todo),
+        )
+        ignored = {os.path.join(root, os.fsdecode(p)) for p in r.stdout.split(b"\0") if p}
+    except OSError:
+        ignored = set()
+    written = []
+    for p in todo:
+        if p not in ignored and ensure_ignored(p):
+            written.append(os.path.join(os.path.dirname(p), ".gitignore"))
+    return written

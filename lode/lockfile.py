@@ -54,12 +54,16 @@ def entry(cmd: Any, deps: list[dict], params: dict[str, dict], outs: list[dict])
 class Lockfile:
     """The parsed entries of one dvc.lock plus the text of each stage's block."""
 
-    def __init__(self, path: str, where: str) -> None:
+    def __init__(self, path: str, where: str, order: list[str] | None = None) -> None:
+        """`order`: the stage names in pipeline order, where new entries go (so that
+        stages finishing in any order under -j still write the same file)."""
         self.path, self.where = path, where
+        self._rank = {name: i for i, name in enumerate(order or [])}
         self.entries: dict[str, dict] = {}
         self._blocks: dict[str, str] = {}
         self._mutex = threading.Lock()
         self._load()
+        self._loaded = [n for n in self.entries]  # these keep their places
 
     def _load(self) -> None:
         try:
@@ -114,6 +118,9 @@ class Lockfile:
             for other, e in self.entries.items():
                 if other not in self._blocks:
                     self._blocks[other] = yamlio.dump_block({other: e}, indent=2)
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            if name not in self._loaded:
+                new = sorted((n for n in self.entries if n not in self._loaded),
+                             key=lambda n: self._rank.get(n, len(self._rank)))
+                self.entries = {n: self.entries[n] for n in [*self._loaded, *new]}
             write_text_atomic(self.path, HEADER + "".join(self._blocks[n] for n in self.entries))
             return True

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "checkout": ("data", "run_checkout", "Restore tracked outputs from the cache."),
     "status": ("data", "run_status", "Show tracked outputs that changed."),
     "unprotect": ("data", "run_unprotect", "Make linked, read-only outputs editable."),
+    "repro": ("pipeline", "run_repro", "Run the pipeline stages whose inputs changed."),
     "config": ("config", "run_config", "Get or set a configuration option."),
     "cache": ("config", "run_cache", "Cache location and integrity check."),
 }
@@ -64,6 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("targets", nargs="*", metavar="TARGET")
     p.add_argument("--json", action="store_true", help="machine-readable output, DVC's shape")
     subs["unprotect"].add_argument("targets", nargs="+", metavar="TARGET")
+
+    p = subs["repro"]
+    p.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="stage, path/to/dvc.yaml or path/to/dvc.yaml:stage (default: ./dvc.yaml)")
+    p.add_argument("-f", "--force", action="store_true", help="run even the stages up to date")
+    p.add_argument("-s", "--single-item", action="store_true", help="only the targets, not "
+                   "what they depend on")
+    p.add_argument("--downstream", action="store_true", help="the targets and what depends "
+                   "on them")
+    p.add_argument("--dry", action="store_true", help="print what would run and why")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="stages at once (default: "
+                   "the cores)")
+    p.add_argument("-k", "--keep-going", action="store_true", help="run the independent "
+                   "stages after a failure")
+    p.add_argument("--no-run-cache", action="store_true", help="run stages even when their "
+                   "outputs are cached for these inputs")
+    p.add_argument("--pull", action="store_true", help="fetch missing inputs first")
 
     p = subs["config"]
     p.add_argument("--local", action="store_true", help="use .dvc/config.local (git-ignored)")

@@ -26,14 +26,15 @@ class DvcfileError(LodeError):
     """A dvc.yaml that cannot be read, or a stage in it that is not valid."""
 
 
-def read_yaml(path: str, where: str) -> Any:
+def read_yaml(path: str, where: str, read=params.read_file) -> Any:
     from lode import yamlio
 
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise DvcfileError(f"cannot read {where}: {e.strerror}.") from None
+        text = read(path)
+    except (OSError, UnicodeDecodeError) as e:
+        raise DvcfileError(f"cannot read {where}: {e}.") from None
+    if text is None:
+        raise DvcfileError(f"{where} does not exist.")
     try:
         return yamlio.loads(text)
     except Exception as e:
@@ -44,10 +45,11 @@ def read_yaml(path: str, where: str) -> Any:
         raise DvcfileError(f"{where} is not valid YAML{line}{why}.") from None
 
 
-def load(path: str, root: str) -> tuple[list[Stage], dict]:
-    """The stages of the dvc.yaml at absolute `path`, and its top-level document."""
+def load(path: str, root: str, read=params.read_file) -> tuple[list[Stage], dict]:
+    """The stages of the dvc.yaml at absolute `path`, and its top-level document. `read`
+    returns a file's text or None (a Git revision's reader reads history instead)."""
     where = os.path.relpath(path, root)
-    doc = read_yaml(path, where)
+    doc = read_yaml(path, where, read)
     if doc is None:
         return [], {}
     if not isinstance(doc, dict):
@@ -60,25 +62,25 @@ def load(path: str, root: str) -> tuple[list[Stage], dict]:
         raise DvcfileError(f"{where}: 'stages' must be a mapping of stage names.")
     base = os.path.dirname(path)
     try:
-        context = _global_context(doc.get("vars") or [], base, where)
+        context = _global_context(doc.get("vars") or [], base, where, read)
         out: list[Stage] = []
         for name, body in stages.items():
-            out.extend(_expand(str(name), body, context, base, path, where))
+            out.extend(_expand(str(name), body, context, base, path, where, read))
     except interpolate.InterpolationError as e:
         raise DvcfileError(f"{where}: {e.message}") from None
     return out, doc
 
 
-def _global_context(vars_: Any, base: str, where: str) -> dict:
+def _global_context(vars_: Any, base: str, where: str, read) -> dict:
     context: dict = {}
     default = os.path.join(base, params.DEFAULT_PARAMS)
-    if os.path.exists(default):
-        context.update(params.load(default, os.path.relpath(default)))
-    _load_vars(context, vars_, base, f"{where}: vars")
+    if read(default) is not None:
+        context.update(params.load(default, os.path.relpath(default), read))
+    _load_vars(context, vars_, base, f"{where}: vars", read)
     return context
 
 
-def _load_vars(context: dict, vars_: Any, base: str, where: str) -> None:
+def _load_vars(context: dict, vars_: Any, base: str, where: str, read) -> None:
     if not isinstance(vars_, list):
         raise DvcfileError(f"{where} must be a list of files or mappings.")
     for item in vars_:
@@ -86,11 +88,9 @@ def _load_vars(context: dict, vars_: Any, base: str, where: str) -> None:
             interpolate.merge_vars(context, item, where)
         elif isinstance(item, str):
             file, _, keys = item.partition(":")
-            if os.path.normpath(file) == params.DEFAULT_PARAMS and os.path.exists(
-                os.path.join(base, file)
-            ) and not keys:
+            if os.path.normpath(file) == params.DEFAULT_PARAMS and not keys:
                 continue  # loaded already, as DVC does by default
-            data = params.load(os.path.join(base, file), file)
+            data = params.load(os.path.join(base, file), file, read)
             if keys:
                 data = {k: params.lookup(data, k) for k in keys.split(",")}
                 missing = [k for k, v in data.items() if params.is_missing(v)]
@@ -105,7 +105,7 @@ def _key(value: Any) -> str:
     return interpolate.to_str(value) if not isinstance(value, (dict, list)) else ""
 
 
-def _expand(name: str, body: Any, context: dict, base: str, path: str, where: str):
+def _expand(name: str, body: Any, context: dict, base: str, path: str, where: str, read):
     if not isinstance(body, dict):
         raise DvcfileError(f"{where}: stage '{name}' must be a mapping.")
     if "foreach" in body:
@@ -123,7 +123,7 @@ def _expand(name: str, body: Any, context: dict, base: str, path: str, where: st
             raise DvcfileError(f"{where}: 'foreach' of stage '{name}' must be a list or mapping.")
         for key, extra in pairs:
             yield _stage(f"{name}{GENERATED}{key}", body["do"], {**context, **extra}, base, path,
-                         where)
+                         where, read)
         return
     if "matrix" in body:
         matrix = interpolate.resolve(body["matrix"], context, "matrix")
@@ -137,12 +137,13 @@ def _expand(name: str, body: Any, context: dict, base: str, path: str, where: st
                 for k, (i, v) in zip(matrix, combo, strict=True)
             )
             yield _stage(f"{name}{GENERATED}{key}", template, {**context, "item": item,
-                         "key": key}, base, path, where)
+                         "key": key}, base, path, where, read)
         return
-    yield _stage(name, body, context, base, path, where)
+    yield _stage(name, body, context, base, path, where, read)
 
 
-def _stage(name: str, body: Any, context: dict, base: str, path: str, where: str) -> Stage:
+def _stage(name: str, body: Any, context: dict, base: str, path: str, where: str, read
+           ) -> Stage:
     if not isinstance(body, dict):
         raise DvcfileError(f"{where}: stage '{name}' must be a mapping.")
     unknown = sorted(set(body) - _STAGE_KEYS)
@@ -153,7 +154,7 @@ def _stage(name: str, body: Any, context: dict, base: str, path: str, where: str
         )
     if body.get("vars"):
         context = json.loads(json.dumps(context))  # a private copy to merge into
-        _load_vars(context, body["vars"], base, f"{where}: stage '{name}' vars")
+        _load_vars(context, body["vars"], base, f"{where}: stage '{name}' vars", read)
     try:
         body = {k: interpolate.resolve(v, context, k) for k, v in body.items() if k != "vars"}
     except interpolate.InterpolationError as e:

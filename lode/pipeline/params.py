@@ -48,15 +48,24 @@ def _python(text: str, where: str) -> dict:
     return literals(tree.body)
 
 
-def load(path: str, where: str) -> dict:
-    """The file's parameters as a dict; ParamsError names a file that cannot be read."""
+def read_file(path: str) -> str | None:
+    """The text of a workspace file; None when it does not exist. Readers of a Git
+    revision pass their own function of the same shape."""
     try:
         with open(path, encoding="utf-8") as f:
-            text = f.read()
+            return f.read()
     except FileNotFoundError:
-        raise ParamsError(f"parameters file '{where}' does not exist.") from None
+        return None
+
+
+def load(path: str, where: str, read=read_file) -> dict:
+    """The file's parameters as a dict; ParamsError names a file that cannot be read."""
+    try:
+        text = read(path)
     except (OSError, UnicodeDecodeError) as e:
         raise ParamsError(f"cannot read parameters file '{where}': {e}.") from None
+    if text is None:
+        raise ParamsError(f"parameters file '{where}' does not exist.")
     ext = os.path.splitext(path)[1].lower()
     try:
         if ext == ".json":

@@ -12,14 +12,19 @@ _SKIP_DIRS = {".git", ".dvc"}
 
 
 def all_pointers(repo) -> list[Pointer]:
-    """Every `.dvc` file in the workspace. Directories that are tracked outputs are not
-    entered (they cannot hold pointers), so a 20,000-file dataset costs nothing here."""
+    return scan(repo)
+
+
+def scan(repo, on_dvcfile=None) -> list[Pointer]:
+    """Every `.dvc` file in the workspace; each `dvc.yaml` is handed to `on_dvcfile`, which
+    returns the outputs it declares. Directories that are tracked outputs are not entered
+    (they cannot hold pointers or pipelines), so a 20,000-file dataset costs nothing here."""
     found: list[Pointer] = []
     stack = [repo.root]
     while stack:
         d = stack.pop()
         ignored = repo.ignore.matcher(d)
-        subdirs, here = [], []
+        subdirs, here, dvcfile = [], [], None
         try:
             with os.scandir(d) as it:
                 for e in it:
@@ -29,6 +34,8 @@ def all_pointers(repo) -> list[Pointer]:
                     elif e.name.endswith(POINTER_SUFFIX) and e.is_file():
                         if not (ignored and ignored(e.name, False)):
                             here.append(e.path)
+                    elif e.name == "dvc.yaml" and on_dvcfile is not None and e.is_file():
+                        dvcfile = e.path
         except PermissionError:
             continue
         outs: set[str] = set()
@@ -36,6 +43,8 @@ def all_pointers(repo) -> list[Pointer]:
             p = pointers.load(path, repo.rel(path))
             found.append(p)
             outs.update(p.out_abspath(o) for o in p.outs)
+        if dvcfile is not None:
+            outs.update(on_dvcfile(dvcfile))
         stack.extend(s for s in subdirs if s not in outs)
     found.sort(key=lambda p: p.path)
     return found

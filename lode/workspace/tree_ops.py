@@ -147,8 +147,9 @@ def _stat(path: str) -> Stat:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def execute(repo, plan: Plan) -> None:
-    """Carry out a plan; files whose object is missing or corrupt land in plan.failed."""
+def execute(repo, plan: Plan, link_types: list[str] | None = None) -> None:
+    """Carry out a plan; files whose object is missing or corrupt land in plan.failed.
+    `link_types` overrides the cache's (an uncached output is always a plain copy)."""
     if plan.replace_tree:
         if os.path.isdir(plan.path) and not os.path.islink(plan.path):
             shutil.rmtree(plan.path)
@@ -156,7 +157,7 @@ def execute(repo, plan: Plan) -> None:
             os.unlink(plan.path)
     for p in plan.remove:
         os.unlink(p)
-    odb, types = repo.odb, repo.link_types
+    odb, types = repo.odb, link_types or repo.link_types
     parents = {os.path.dirname(a) for _, a, _ in plan.link}
     for d in sorted(parents):
         os.makedirs(d, exist_ok=True)

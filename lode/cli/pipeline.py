@@ -1,0 +1,83 @@
+"""repro and dag."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from lode.cli.output import say
+from lode.repo import Repo
+
+
+def _scm(repo: Repo) -> bool:
+    return repo.config.get("core", "no_scm", "false").lower() not in ("true", "1", "yes")
+
+
+def _listener(args):
+    def on(event: str, stage, detail) -> None:
+        name = stage.address()
+        if event == "running":
+            say(args, f"Running stage '{name}' ({detail}):")
+            for cmd in stage.commands:
+                say(args, f"> {cmd}")
+            sys.stdout.flush()
+        elif event == "ran":
+            say(args, f"Ran stage '{name}' in {detail:.2f} s")
+        elif event == "restored":
+            say(args, f"Stage '{name}' is cached - skipping run, checked out its outputs "
+                      f"in {detail:.2f} s")
+        elif event == "skipped":
+            say(args, f"Stage '{name}' didn't change, skipping")
+        elif event == "frozen":
+            say(args, f"Stage '{name}' is frozen, skipping")
+        elif event == "failed":
+            print(f"ERROR: {detail}", file=sys.stderr)
+
+    return on
+
+
+def run_repro(args) -> int:
+    from lode.hashing import default_jobs
+    from lode.pipeline import repro
+
+    repo = Repo.find()
+    try:
+        project, stages = repro.plan_stages(
+            repo, args.targets or None, single=args.single_item, downstream=args.downstream
+        )
+        if args.dry:
+            for stage, why in repro.dry_run(repo, project, stages, args.force):
+                verb = "would run" if why not in ("up to date", "frozen") else "skip"
+                say(args, f"{verb:<10} {stage.address()}: {why}")
+            return 0
+        repro.check_inputs(project, stages)
+        if args.pull:
+            from lode.errors import LodeError
+
+            raise LodeError("--pull needs a remote, and remotes are not available yet.")
+        with repo.lock():
+            result = repro.repro(
+                repo, project, stages, force=args.force,
+                jobs=args.jobs or default_jobs(), keep_going=args.keep_going,
+                run_cache=not args.no_run_cache, scm=_scm(repo), listener=_listener(args),
+            )
+    finally:
+        repo.close()
+    if result.failed:
+        names = ", ".join(f"'{s.address()}'" for s in result.failed)
+        print(f"ERROR: failed to reproduce {names}; the stages before it are locked.",
+              file=sys.stderr)
+        return 1
+    counts = {}
+    for v in result.outcomes.values():
+        counts[v] = counts.get(v, 0) + 1
+    if not result.changed:
+        say(args, "Data and pipelines are up to date.")
+    else:
+        summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+        say(args, f"\n{len(result.outcomes)} stages: {summary}.")
+        if _scm(repo):
+            files = [os.path.relpath(p) for p in result.lockfiles]
+            files += sorted({os.path.relpath(g) for g in result.gitignores})
+            say(args, "To track the changes with git, run:\n\n\tgit add " + " ".join(files))
+    return 0

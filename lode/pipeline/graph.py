@@ -1,0 +1,247 @@
+"""All the stages of a repository as one graph: found, checked, ordered, selected."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+
+from lode.errors import LodeError, TargetError
+from lode.lockfile import Lockfile
+from lode.pipeline import dvcfile
+from lode.pipeline.stage import Stage
+
+
+class PipelineError(LodeError):
+    """A pipeline that cannot run as declared: a cycle, an output owned twice, ..."""
+
+
+def _ancestors(path: str, root: str):
+    d = os.path.dirname(path)
+    while len(d) > len(root):
+        yield d
+        d = os.path.dirname(d)
+
+
+class Project:
+    """Every dvc.yaml of the repository, parsed; the producer of every output; the edges."""
+
+    def __init__(
+        self,
+        repo,
+        parsed: list[tuple[str, list[Stage], dict]],
+        pointer_outs: dict[str, str] | None = None,
+    ) -> None:
+        self.repo = repo
+        self.stages: list[Stage] = [s for _, stages, _ in parsed for s in stages]
+        self.docs: dict[str, dict] = {path: doc for path, _, doc in parsed}
+        self._pointer_outs = pointer_outs or {}
+        self._locks: dict[str, Lockfile] = {}
+        self.producer: dict[str, Stage] = {}
+        self._check_outputs()
+        self.upstream = {s: self._upstream(s) for s in self.stages}
+        self._check_cycles()
+
+    # -- validation --------------------------------------------------------------------
+    def _check_outputs(self) -> None:
+        for stage in self.stages:
+            for out in stage.outs:
+                path = stage.abspath(out.path)
+                rel = self.repo.rel(path)
+                if rel.startswith("..") or os.path.isabs(rel):
+                    raise PipelineError(
+                        f"output '{out.path}' of stage '{stage.address()}' is outside the "
+                        "repository."
+                    )
+                other = self.producer.get(path)
+                if other is not None:
+                    who = (
+                        f"'{other.address()}' and '{stage.address()}'"
+                        if other is not stage
+                        else f"'{stage.address()}' twice"
+                    )
+                    raise PipelineError(f"output '{rel}' is declared by {who}.",
+                                        "An output must have exactly one stage.")
+                if path in self._pointer_outs:
+                    raise PipelineError(
+                        f"output '{rel}' of stage '{stage.address()}' is already tracked by "
+                        f"'{self._pointer_outs[path]}'.",
+                        "Remove that .dvc file (lode keeps the data in the cache).",
+                    )
+                self.producer[path] = stage
+        for path, stage in self.producer.items():
+            for d in _ancestors(path, self.repo.root):
+                outer = self.producer.get(d)
+                if outer is not None:
+                    raise PipelineError(
+                        f"output '{self.repo.rel(path)}' of stage '{stage.address()}' is inside "
+                        f"output '{self.repo.rel(d)}' of stage '{outer.address()}'.",
+                        "Outputs cannot overlap.",
+                    )
+
+    @cached_property
+    def _out_ancestors(self) -> dict[str, list[Stage]]:
+        index: dict[str, list[Stage]] = {}
+        for path, stage in self.producer.items():
+            for d in _ancestors(path, self.repo.root):
+                index.setdefault(d, []).append(stage)
+        return index
+
+    def producers_of(self, path: str) -> list[Stage]:
+        """Stages whose outputs are `path`, contain it, or lie inside it."""
+        found = [self.producer[d] for d in (path, *_ancestors(path, self.repo.root))
+                 if d in self.producer]
+        return found + self._out_ancestors.get(path, [])
+
+    def _upstream(self, stage: Stage) -> list[Stage]:
+        if stage.frozen:
+            return []  # as DVC: a frozen stage cuts its link to what it reads
+        ups: list[Stage] = []
+        for dep in stage.dep_paths + [stage.abspath(p.path) for p in stage.params]:
+            for s in self.producers_of(dep):
+                if s is not stage and s not in ups:
+                    ups.append(s)
+        return ups
+
+    def _check_cycles(self) -> None:
+        state: dict[Stage, int] = {}
+        for start in self.stages:
+            if state.get(start):
+                continue
+            stack = [(start, iter(self.upstream[start]))]
+            path = [start]
+            state[start] = 1
+            while stack:
+                node, it = stack[-1]
+                nxt = next(it, None)
+                if nxt is None:
+                    state[node] = 2
+                    stack.pop()
+                    path.pop()
+                elif state.get(nxt) == 1:
+                    cycle = path[path.index(nxt):] + [nxt]
+                    names = " -> ".join(s.address() for s in reversed(cycle))
+                    raise PipelineError(f"the pipeline has a cycle: {names}.")
+                elif not state.get(nxt):
+                    state[nxt] = 1
+                    path.append(nxt)
+                    stack.append((nxt, iter(self.upstream[nxt])))
+
+    # -- selection ---------------------------------------------------------------------
+    def resolve_targets(self, targets: list[str] | None, cwd: str | None = None) -> list[Stage]:
+        """`stage`, `group` (all its foreach/matrix stages), `path/dvc.yaml`,
+        `path/dvc.yaml:stage`, or a directory holding a dvc.yaml. No target: the
+        dvc.yaml of the current directory, as DVC does."""
+        cwd = cwd or os.getcwd()
+        if not targets:
+            default = os.path.join(cwd, dvcfile.DVCFILE)
+            if default not in self.docs:
+                raise TargetError(
+                    "there is no dvc.yaml in this directory.",
+                    "Name a stage or a dvc.yaml, or run from the pipeline's directory.",
+                )
+            return [s for s in self.stages if s.dvcfile == default]
+        chosen: list[Stage] = []
+        for t in targets:
+            for s in self._target(t, cwd):
+                if s not in chosen:
+                    chosen.append(s)
+        return chosen
+
+    def _target(self, target: str, cwd: str) -> list[Stage]:
+        path, sep, name = target.rpartition(":")
+        if not sep:
+            path, name = "", target
+        file = os.path.normpath(os.path.join(cwd, path or "."))
+        if os.path.basename(file) != dvcfile.DVCFILE:
+            if not sep and (file in self.docs or os.path.join(file, dvcfile.DVCFILE) in self.docs):
+                file = file if file in self.docs else os.path.join(file, dvcfile.DVCFILE)
+                return [s for s in self.stages if s.dvcfile == file]
+            file = os.path.join(file, dvcfile.DVCFILE)
+        if file not in self.docs:
+            raise TargetError(f"'{target}' names no stage: there is no {self.repo.rel(file)}.")
+        if not name:
+            return [s for s in self.stages if s.dvcfile == file]
+        here = [s for s in self.stages if s.dvcfile == file]
+        exact = [s for s in here if s.name == name]
+        group = [s for s in here if s.name.startswith(name + dvcfile.GENERATED)]
+        if exact or group:
+            return exact or group
+        known = ", ".join(s.name for s in here[:8]) or "none"
+        raise TargetError(
+            f"'{target}' is not a stage of {self.repo.rel(file)}.", f"Its stages: {known}."
+        )
+
+    def plan(self, chosen: list[Stage], single: bool = False, downstream: bool = False
+             ) -> list[Stage]:
+        """The stages to consider, upstream first."""
+        if single:
+            keep = set(chosen)
+        elif downstream:
+            below: dict[Stage, list[Stage]] = {}
+            for s, ups in self.upstream.items():
+                for u in ups:
+                    below.setdefault(u, []).append(s)
+            keep, todo = set(chosen), list(chosen)
+            while todo:
+                for s in below.get(todo.pop(), []):
+                    if s not in keep:
+                        keep.add(s)
+                        todo.append(s)
+        else:
+            keep, todo = set(chosen), list(chosen)
+            while todo:
+                for u in self.upstream[todo.pop()]:
+                    if u not in keep:
+                        keep.add(u)
+                        todo.append(u)
+        return [s for s in self.topological() if s in keep]
+
+    def topological(self) -> list[Stage]:
+        order: list[Stage] = []
+        done: set[Stage] = set()
+
+        def visit(s: Stage) -> None:
+            stack = [(s, iter(self.upstream[s]))]
+            while stack:
+                node, it = stack[-1]
+                nxt = next(it, None)
+                if nxt is None:
+                    stack.pop()
+                    if node not in done:
+                        done.add(node)
+                        order.append(node)
+                elif nxt not in done:
+                    stack.append((nxt, iter(self.upstream[nxt])))
+
+        for s in self.stages:
+            if s not in done:
+                visit(s)
+        return order
+
+    # -- lock files --------------------------------------------------------------------
+    def lockfile(self, stage: Stage) -> Lockfile:
+        path = os.path.join(os.path.dirname(stage.dvcfile), dvcfile.LOCKFILE)
+        lock = self._locks.get(path)
+        if lock is None:
+            order = [s.name for s in self.topological() if s.dvcfile == stage.dvcfile]
+            lock = self._locks[path] = Lockfile(path, self.repo.rel(path), order)
+        return lock
+
+
+def load_project(repo, pointers: list | None = None) -> Project:
+    """Parse every dvc.yaml; a stage's output directories are not searched for more."""
+    from lode.workspace.targets import scan
+
+    parsed: list[tuple[str, list[Stage], dict]] = []
+
+    def on_dvcfile(path: str) -> list[str]:
+        stages, doc = dvcfile.load(path, repo.root)
+        parsed.append((path, stages, doc))
+        return [s.abspath(o.path) for s in stages for o in s.outs]
+
+    found = scan(repo, on_dvcfile)
+    if pointers is not None:
+        pointers.extend(found)
+    outs = {p.out_abspath(o): repo.rel(p.path) for p in found for o in p.outs}
+    parsed.sort(key=lambda t: t[0])
+    return Project(repo, parsed, outs)

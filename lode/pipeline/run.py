@@ -1,0 +1,171 @@
+"""Run one stage: restore it from the cache when it ran before, else remove its outputs,
+run its command in a shell in its wdir, cache the outputs and rewrite its dvc.lock entry.
+
+A failed command leaves the lock file and the cache as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+from lode import gitignore, lockfile
+from lode.errors import LodeError
+from lode.pipeline.runcache import RunCache
+from lode.pipeline.stage import Stage
+from lode.pipeline.state import dep_item, params_values
+
+
+class StageFailed(LodeError):
+    """A stage's command failed or did not produce what it declares."""
+
+    def __init__(self, stage: Stage, message: str, hint: str | None = None) -> None:
+        super().__init__(f"stage '{stage.address()}' failed: {message}", hint)
+        self.stage = stage
+
+
+class Runner:
+    """What a repro run shares between stages (threads may call `run` at once)."""
+
+    def __init__(self, repo, project, run_cache: bool = True, scm: bool = True) -> None:
+        self.repo, self.project, self.scm = repo, project, scm
+        self.run_cache = RunCache(repo.cache_dir) if run_cache else None
+        self.lockfiles: set[str] = set()  # dvc.lock files this run rewrote
+        self.to_ignore: list[str] = []  # cached outputs, for one .gitignore pass at the end
+
+    # -- inputs ------------------------------------------------------------------------
+    def inputs(self, stage: Stage) -> dict:
+        """The stage's lock entry without outputs, as the workspace is now."""
+        deps = []
+        for path in stage.deps:
+            item = dep_item(self.repo, stage, path)
+            if item is None:
+                raise StageFailed(stage, f"its dependency '{path}' does not exist.")
+            deps.append(item)
+        values, missing = params_values(stage)
+        for file, keys in missing.items():
+            if keys is None:
+                raise StageFailed(stage, f"its parameters file '{file}' does not exist.")
+            raise StageFailed(stage, f"parameters {', '.join(map(repr, keys))} are missing "
+                              f"from '{file}'.")
+        return lockfile.entry(stage.cmd, deps, values, [])
+
+    # -- restoring ---------------------------------------------------------------------
+    def _outs_cached(self, stage: Stage, entry: dict) -> bool:
+        recorded = {o.get("path"): o for o in entry.get("outs", []) if isinstance(o, dict)}
+        if set(recorded) != {o.path for o in stage.outs}:
+            return False
+        for o in recorded.values():
+            md5 = o.get("md5")
+            if not isinstance(md5, str):
+                return False
+            ok = self.repo.odb.dir_complete(md5) if md5.endswith(".dir") else \
+                self.repo.odb.exists(md5)
+            if not ok:
+                return False
+        return True
+
+    def restore(self, stage: Stage, inputs: dict, entry: dict | None) -> dict | None:
+        """Check the outputs out of the cache when these inputs ran before: from the lock
+        entry itself (only outputs changed) or from the run cache. The entry used, or None."""
+        if entry and all(entry.get(k) == inputs.get(k) for k in ("cmd", "deps", "params")):
+            found = entry
+        elif self.run_cache is not None and stage.run_cacheable:
+            outs = [{"path": p} for p in sorted(o.path for o in stage.outs)]
+            found = self.run_cache.lookup({**inputs, "outs": outs})
+        else:
+            return None
+        if not found or not self._outs_cached(stage, found):
+            return None
+        from lode.workspace.tree_ops import execute, plan_dir, plan_file
+
+        specs = {o.path: o for o in stage.outs}
+        for rec in found["outs"]:
+            spec, path = specs[rec["path"]], stage.abspath(rec["path"])
+            if rec["md5"].endswith(".dir"):
+                plan = plan_dir(self.repo, path, rec["md5"], relink=False)
+            else:
+                plan = plan_file(self.repo, path, rec["md5"], bool(rec.get("isexec")), False)
+            if plan.changes:
+                execute(self.repo, plan, None if spec.cache else ["copy"])
+            if plan.failed:
+                return None
+        return {**inputs, "outs": found["outs"]}
+
+    # -- running -----------------------------------------------------------------------
+    def _remove_outs(self, stage: Stage) -> None:
+        for spec in stage.outs:
+            if spec.persist:
+                continue
+            path = stage.abspath(spec.path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            elif os.path.lexists(path):
+                os.unlink(path)
+
+    def execute(self, stage: Stage) -> None:
+        os.makedirs(stage.wdir, exist_ok=True)
+        shell = os.environ.get("SHELL") or "/bin/sh"
+        for cmd in stage.commands:
+            proc = subprocess.run(cmd, shell=True, cwd=stage.wdir, executable=shell)
+            if proc.returncode != 0:
+                why = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
+                       else f"exited with {proc.returncode}")
+                raise StageFailed(stage, f"'{cmd}' {why}.")
+
+    def commit(self, stage: Stage, inputs: dict) -> dict:
+        from lode.build import build
+        from lode.workspace.tree_ops import link_workspace
+
+        outs = []
+        for spec in stage.outs:
+            path = stage.abspath(spec.path)
+            if not os.path.lexists(path):
+                raise StageFailed(stage, f"it did not produce its output '{spec.path}'.")
+            built = build(self.repo, path, insert=spec.cache)
+            if spec.cache:
+                link_workspace(self.repo, path, built)
+            outs.append(lockfile.item(spec.path, built.md5, built.size, built.nfiles,
+                                      built.isexec))
+        return {**inputs, **lockfile.entry(stage.cmd, [], {}, outs)} if outs else inputs
+
+    def save(self, stage: Stage, entry: dict) -> None:
+        """Record a finished stage: its lock entry, .gitignore lines, the run cache."""
+        if self.scm:
+            self.to_ignore += [stage.abspath(o.path) for o in stage.outs if o.cache]
+        lock = self.project.lockfile(stage)
+        if lock.update(stage.name, entry):
+            self.lockfiles.add(lock.path)
+        if self.run_cache is not None and stage.run_cacheable:
+            self._save_run(stage, entry)
+
+    def _save_run(self, stage: Stage, entry: dict) -> None:
+        from lode.build import build
+
+        for spec in stage.outs:
+            if not spec.cache:  # so that a restore can bring it back too
+                build(self.repo, stage.abspath(spec.path), insert=True)
+        self.run_cache.save(entry)  # type: ignore[union-attr]
+
+    def finish(self) -> list[str]:
+        """The .gitignore files that gained lines for the outputs of this run."""
+        paths, self.to_ignore = self.to_ignore, []
+        return gitignore.ensure_all_ignored(self.repo.root, paths) if paths else []
+
+    def run(self, stage: Stage, force: bool = False, before_run=None) -> str:
+        """Bring one out-of-date stage up to date: "ran" or "restored". `before_run` is
+        called when the command is about to run."""
+        lock = self.project.lockfile(stage)
+        inputs = self.inputs(stage)
+        if not force:
+            restored = self.restore(stage, inputs, lock.get(stage.name))
+            if restored is not None:
+                self.save(stage, restored)
+                return "restored"
+        if before_run is not None:
+            before_run()
+        self._remove_outs(stage)
+        self.execute(stage)
+        self.save(stage, self.commit(stage, inputs))
+        return "ran"
