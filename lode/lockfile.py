@@ -7,7 +7,6 @@ nothing rewrites nothing, and 50 stages cost one small write each, not 50 full d
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from typing import Any

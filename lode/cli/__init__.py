@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = subs["init"]
     p.add_argument("--no-scm", action="store_true", help="use lode without Git")
     p.add_argument("-f", "--force", action="store_true", help="rewrite existing scaffolding")
+    p.add_argument("--dodo", action="store_true", help="only add the dodo.py that shows the "
+                   "pipeline to doit (in a repository DVC initialised)")
 
     subs["add"].add_argument("targets", nargs="+", metavar="TARGET")
     p = subs["commit"]

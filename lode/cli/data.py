@@ -82,13 +82,21 @@ def run_status(args) -> int:
         return 0
     if args.quiet:
         return 1  # as `dvc status -q`: the exit code tells
-    for pointer, changes in report.items():
-        say(args, f"{pointer}:")
+    for name, changes in report.items():
+        say(args, f"{name}:")
         for change in changes:
-            for kind, outs in change.items():
+            if isinstance(change, str):
+                say(args, f"\t{change}")
+                continue
+            for kind, items in change.items():
                 say(args, f"\t{kind}:")
-                for path, state in outs.items():
-                    say(args, f"\t\t{(state + ':'):<20}{path}")
+                for path, state in items.items():
+                    if isinstance(state, dict):  # a params file: its keys
+                        say(args, f"\t\t{path}:")
+                        for key, st in state.items():
+                            say(args, f"\t\t\t{(st + ':'):<20}{key}")
+                    else:
+                        say(args, f"\t\t{(state + ':'):<20}{path}")
     return 0
 
 

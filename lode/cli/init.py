@@ -6,8 +6,17 @@ from lode.cli.output import say
 
 
 def run_init(args) -> int:
-    from lode.workspace.init import init
+    from lode.workspace.init import init, write_dodo
 
+    if args.dodo:
+        from lode.repo import Repo
+
+        root = Repo.find().root
+        if write_dodo(root) is None:
+            say(args, "dodo.py exists already; left as it is.")
+        else:
+            say(args, "Wrote dodo.py: try 'doit list'.")
+        return 0
     init(os.getcwd(), no_scm=args.no_scm, force=args.force)
     say(args, "Initialized lode (DVC-compatible) repository.")
     if not args.no_scm:

@@ -149,14 +149,19 @@ class Project:
 
     def _target(self, target: str, cwd: str) -> list[Stage]:
         path, sep, name = target.rpartition(":")
-        if not sep:
-            path, name = "", target
-        file = os.path.normpath(os.path.join(cwd, path or "."))
-        if os.path.basename(file) != dvcfile.DVCFILE:
-            if not sep and (file in self.docs or os.path.join(file, dvcfile.DVCFILE) in self.docs):
-                file = file if file in self.docs else os.path.join(file, dvcfile.DVCFILE)
-                return [s for s in self.stages if s.dvcfile == file]
-            file = os.path.join(file, dvcfile.DVCFILE)
+        if sep:
+            file = os.path.normpath(os.path.join(cwd, path or "."))
+            if os.path.basename(file) != dvcfile.DVCFILE:
+                file = os.path.join(file, dvcfile.DVCFILE)
+        else:
+            whole = os.path.normpath(os.path.join(cwd, target))
+            inner = os.path.join(whole, dvcfile.DVCFILE)
+            if os.path.basename(whole) == dvcfile.DVCFILE or (
+                os.path.isdir(whole) and inner in self.docs
+            ):
+                file, name = (whole if whole.endswith(dvcfile.DVCFILE) else inner), ""
+            else:
+                file, name = os.path.join(cwd, dvcfile.DVCFILE), target
         if file not in self.docs:
             raise TargetError(f"'{target}' names no stage: there is no {self.repo.rel(file)}.")
         if not name:

@@ -67,18 +67,19 @@ def _by_path(items: Any) -> dict[str, dict]:
     return {i["path"]: i for i in items if isinstance(i, dict) and "path" in i}
 
 
-def _params_status(stage: Stage, recorded: Any) -> dict[str, Any]:
+def _params_status(stage: Stage, recorded: Any, cwd: str) -> dict[str, Any]:
     values, missing = params_values(stage)
     recorded = recorded if isinstance(recorded, dict) else {}
     out: dict[str, Any] = {}
     for spec in stage.params:
         file = spec.path
+        shown = os.path.relpath(stage.abspath(file), cwd)
         if missing.get(file, []) is None:
-            out[file] = "deleted"
+            out[shown] = "deleted"
             continue
         old = recorded.get(file)
         if not isinstance(old, dict):
-            out[file] = "new"
+            out[shown] = "new"
             continue
         now = values.get(file, {})
         keys = spec.keys if spec.keys is not None else list(dict.fromkeys([*old, *now]))
@@ -91,7 +92,7 @@ def _params_status(stage: Stage, recorded: Any) -> dict[str, Any]:
             elif old[key] != now[key]:
                 changes[key] = "modified"
         if changes:
-            out[file] = changes
+            out[shown] = changes
     return out
 
 
@@ -122,7 +123,7 @@ def stage_status(repo, stage: Stage, entry: dict | None, cwd: str | None = None)
             )
             if state:
                 deps[os.path.relpath(stage.abspath(path), cwd)] = state
-        deps.update(_params_status(stage, entry.get("params")))
+        deps.update(_params_status(stage, entry.get("params"), cwd))
         if deps:
             report.append({"changed deps": deps})
     outs: dict[str, str] = {}

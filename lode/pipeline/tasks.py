@@ -131,6 +131,8 @@ class Plan:
             self.listener("failed", stage, err)
             return TaskFailed(err.message)
         self.outcomes[stage] = outcome
+        if self._lock is not None:  # plain doit: no end-of-run hook, so settle each stage
+            self.runner.finish()
         self.listener(outcome, stage, time.monotonic() - started)
         return None
 

@@ -26,6 +26,23 @@ def git_toplevel(path: str) -> str | None:
         d = parent
 
 
+DODO = '''"""doit entry point: `doit list`, `doit info STAGE` and `doit STAGE` run this project's
+dvc.yaml stages, the same tasks as `lode repro` (written by `lode init`)."""
+
+from lode.pipeline.dodo import DOIT_CONFIG, task_stages  # noqa: F401
+'''
+
+
+def write_dodo(root: str) -> str | None:
+    """Add the dodo.py that exposes the pipeline to doit; None when one exists already
+    (a project's own dodo.py is never overwritten)."""
+    path = os.path.join(root, "dodo.py")
+    if os.path.exists(path):
+        return None
+    write_text_atomic(path, DODO)
+    return "dodo.py"
+
+
 def init(root: str, no_scm: bool = False, force: bool = False) -> list[str]:
     """Create `.dvc/`; return the paths written (relative to root)."""
     dvc_dir = os.path.join(root, ".dvc")
@@ -58,6 +75,9 @@ def init(root: str, no_scm: bool = False, force: bool = False) -> list[str]:
     for path, text in files.items():
         write_text_atomic(path, text)
         written.append(os.path.relpath(path, root))
+    dodo = write_dodo(root)
+    if dodo:
+        written.append(dodo)
     if not no_scm:
         import git  # GitPython, only here: init is rare and start-up elsewhere is measured
 

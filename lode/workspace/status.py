@@ -1,21 +1,57 @@
-"""`lode status`: how the workspace differs from the pointers, in DVC's JSON shape."""
+"""`lode status`: how the workspace differs from the pointers and the pipelines' dvc.lock,
+in DVC's JSON shape."""
 
 from __future__ import annotations
 
 import os
 
 from lode.errors import TargetError
-from lode.workspace.targets import select
+from lode.workspace.targets import pointer_for
+
+
+def _is_stage_target(project, target: str) -> bool:
+    if ":" in target or os.path.basename(target) == "dvc.yaml":
+        return True
+    if os.path.isfile(os.path.join(target, "dvc.yaml")):
+        return True
+    if os.path.lexists(target) or os.path.lexists(target + ".dvc"):
+        return False
+    here = os.path.join(os.getcwd(), "dvc.yaml")
+    return any(
+        s.dvcfile == here and (s.name == target or s.name.startswith(target + "@"))
+        for s in project.stages
+    )
 
 
 def status(repo, targets: list[str] | None) -> dict[str, list] | None:
-    """{pointer: [{"changed outs": {path: state}}]} with paths relative to the current
-    directory, as DVC prints them; None when nothing at all is tracked."""
-    report: dict[str, list] = {}
-    selected = select(repo, targets)
-    if not selected:
+    """{pointer or stage: [changes]} with paths relative to the current directory, as
+    DVC prints them; None when nothing at all is tracked."""
+    from lode.pipeline.graph import load_project
+    from lode.pipeline.state import stage_status
+
+    pointers: list = []
+    project = load_project(repo, pointers)
+    if targets:
+        stages, seen = [], set()
+        pointers = []
+        for t in targets:
+            if _is_stage_target(project, t):
+                stages += [s for s in project.resolve_targets([t]) if s not in stages]
+            else:
+                p, _ = pointer_for(repo, t)
+                if p.path not in seen:
+                    seen.add(p.path)
+                    pointers.append(p)
+    else:
+        stages = project.topological()
+    if not pointers and not stages:
         return None
-    for pointer in selected:
+    report: dict[str, list] = {}
+    for stage in stages:
+        changes = stage_status(repo, stage, project.lockfile(stage).get(stage.name))
+        if changes:
+            report[stage.address()] = changes
+    for pointer in pointers:
         changed: dict[str, str] = {}
         for out in pointer.outs:
             path = pointer.out_abspath(out)

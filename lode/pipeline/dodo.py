@@ -1,0 +1,45 @@
+"""What a project's `dodo.py` imports so that plain `doit` runs its dvc.yaml stages:
+`doit list` shows them, `doit info STAGE` says why one would run, `doit STAGE` runs it
+and what it needs, the same tasks `lode repro` runs.
+
+    from lode.pipeline.dodo import DOIT_CONFIG, task_stages  # noqa: F401
+"""
+
+from __future__ import annotations
+
+import atexit
+
+from lode.repo import Repo
+
+_repo = Repo.find()
+
+
+def _config() -> dict:
+    from lode.pipeline.tasks import doit_config
+
+    return doit_config(_repo)
+
+
+DOIT_CONFIG = _config()
+_held: list = []
+
+
+def _lock() -> None:
+    """Take the repository lock on the first stage that runs, for the rest of the run
+    (`doit list` and `doit info` never take it)."""
+    if not _held:
+        lock = _repo.lock()
+        lock.__enter__()
+        _held.append(lock)
+        atexit.register(lock.__exit__, None, None, None)
+
+
+def task_stages():
+    """Every stage of every dvc.yaml in the repository, one doit task each."""
+    from lode.pipeline.graph import load_project
+    from lode.pipeline.tasks import Plan
+
+    project = load_project(_repo)
+    scm = _repo.config.get("core", "no_scm", "false").lower() not in ("true", "1", "yes")
+    plan = Plan(_repo, project, project.topological(), scm=scm, lock=_lock)
+    yield from plan.task_dicts()
