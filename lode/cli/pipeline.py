@@ -14,24 +14,37 @@ def _scm(repo: Repo) -> bool:
 
 
 def _listener(args):
+    """Stage events as lines. Stages run in doit's threads, and doit swaps sys.stdout
+    around every action, so lines go straight to the file descriptors, whole, under a
+    lock (sharing the swapped stream between threads crashed the interpreter)."""
+    import threading
+
+    mutex = threading.Lock()
+    sys.stdout.flush()
+
+    def emit(fd: int, text: str) -> None:
+        with mutex:
+            os.write(fd, (text + "\n").encode("utf-8", "replace"))
+
     def on(event: str, stage, detail) -> None:
         name = stage.address()
+        if event == "failed":
+            emit(2, f"ERROR: {detail}")
+            return
+        if args.quiet:
+            return
         if event == "running":
-            say(args, f"Running stage '{name}' ({detail}):")
-            for cmd in stage.commands:
-                say(args, f"> {cmd}")
-            sys.stdout.flush()
+            emit(1, "\n".join([f"Running stage '{name}' ({detail}):",
+                               *(f"> {c}" for c in stage.commands)]))
         elif event == "ran":
-            say(args, f"Ran stage '{name}' in {detail:.2f} s")
+            emit(1, f"Ran stage '{name}' in {detail:.2f} s")
         elif event == "restored":
-            say(args, f"Stage '{name}' is cached - skipping run, checked out its outputs "
-                      f"in {detail:.2f} s")
+            emit(1, f"Stage '{name}' is cached - skipping run, checked out its outputs "
+                    f"in {detail:.2f} s")
         elif event == "skipped":
-            say(args, f"Stage '{name}' didn't change, skipping")
+            emit(1, f"Stage '{name}' didn't change, skipping")
         elif event == "frozen":
-            say(args, f"Stage '{name}' is frozen, skipping")
-        elif event == "failed":
-            print(f"ERROR: {detail}", file=sys.stderr)
+            emit(1, f"Stage '{name}' is frozen, skipping")
 
     return on
 
