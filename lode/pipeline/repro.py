@@ -4,7 +4,6 @@ where the graph allows); a run with nothing to do never loads doit."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from lode.pipeline.graph import Project, load_project
 from lode.pipeline.stage import Stage
@@ -14,12 +13,15 @@ from lode.pipeline.tasks import Listener, Plan
 _DOIT_FAILED = (1, 2)
 
 
-@dataclass
 class ReproResult:
-    outcomes: dict[Stage, str] = field(default_factory=dict)
-    failed: list[Stage] = field(default_factory=list)
-    gitignores: list[str] = field(default_factory=list)
-    lockfiles: list[str] = field(default_factory=list)
+    """Each stage's outcome ("ran", "restored", "skipped", "frozen", "failed") and the
+    files a commit should take. (Not a dataclass: importing dataclasses costs 12 ms.)"""
+
+    def __init__(self, outcomes: dict[Stage, str]) -> None:
+        self.outcomes = outcomes
+        self.failed: list[Stage] = []
+        self.gitignores: list[str] = []
+        self.lockfiles: list[str] = []
 
     @property
     def changed(self) -> bool:

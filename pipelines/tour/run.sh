@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The README's main job until the recipes land: a scripted tour of lode's data layer
-# in a throw-away Git repository. Usage: bash pipelines/tour/run.sh [DIR]
+# The README's main job until the recipes land: a scripted tour of lode's data layer and
+# of the churn pipeline in a throw-away Git repository. Usage: bash pipelines/tour/run.sh [DIR]
 set -euo pipefail
 
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"  # pipelines/
 work="${1:-$(mktemp -d "${TMPDIR:-/tmp}/lode-tour.XXXXXX")}"
 mkdir -p "$work" && cd "$work"
 command -v lode >/dev/null 2>&1 || lode() { python3 -m lode "$@"; }  # not on PATH yet
@@ -49,4 +50,28 @@ step "the cache is sound"
 lode cache verify
 git checkout -q -
 lode checkout
+
+step "a pipeline: the churn model (pipelines/churn: load -> train -> eval)"
+mkdir churn && cp "$here"/churn/{dvc.yaml,params.yaml,load.py,train.py,eval.py} churn/
+cd churn
+lode repro
+git add -A . && git commit -qm "churn pipeline, first run"
+
+step "nothing changed: nothing runs"
+lode repro
+
+step "train.C 0.5 -> 1.5: train and eval run again, load does not"
+sed -i 's/C: 0.5/C: 1.5/' params.yaml
+lode status
+lode repro
+cat metrics.json
+
+step "back to 0.5: restored from the run cache, nothing trains"
+sed -i 's/C: 1.5/C: 0.5/' params.yaml
+lode repro
+
+step "doit sees the same stages"
+cd .. && python3 -m doit list && cd churn
+git diff --quiet dvc.lock && echo "dvc.lock is back to the committed bytes"
+cd ..
 printf '\nTour finished in %s\n' "$work"
