@@ -28,9 +28,6 @@ def _listener(args):
 
     def on(event: str, stage, detail) -> None:
         name = stage.address()
-        if event == "failed":
-            emit(2, f"ERROR: {detail}")
-            return
         if args.quiet:
             return
         if event == "running":
@@ -77,9 +74,11 @@ def run_repro(args) -> int:
     finally:
         repo.close()
     if result.failed:
-        names = ", ".join(f"'{s.address()}'" for s in result.failed)
-        print(f"ERROR: failed to reproduce {names}; the stages before it are locked.",
-              file=sys.stderr)
+        for err in result.failed:
+            print(f"ERROR: {err}", file=sys.stderr)
+        done = sum(v in ("ran", "restored") for v in result.outcomes.values())
+        if done:
+            say(args, f"{done} stage(s) finished before and are recorded in dvc.lock.")
         return 1
     counts = {}
     for v in result.outcomes.values():

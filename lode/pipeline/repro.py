@@ -9,9 +9,6 @@ from lode.pipeline.graph import Project, load_project
 from lode.pipeline.stage import Stage
 from lode.pipeline.tasks import Listener, Plan
 
-# doit's exit codes: 0 ok, 1 a task failed, 2 a task error, 3 bad input
-_DOIT_FAILED = (1, 2)
-
 
 class ReproResult:
     """Each stage's outcome ("ran", "restored", "skipped", "frozen", "failed") and the
@@ -19,7 +16,7 @@ class ReproResult:
 
     def __init__(self, outcomes: dict[Stage, str]) -> None:
         self.outcomes = outcomes
-        self.failed: list[Stage] = []
+        self.failed: list = []  # StageFailed errors, in the order they happened
         self.gitignores: list[str] = []
         self.lockfiles: list[str] = []
 
@@ -109,7 +106,7 @@ def repro(
     finally:
         result.gitignores = plan.runner.finish()
         result.lockfiles = sorted(plan.runner.lockfiles)
-    result.failed = [s for s, v in plan.outcomes.items() if v == "failed"]
+    result.failed = plan.errors
     return result
 
 

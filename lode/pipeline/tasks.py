@@ -15,7 +15,7 @@ from lode.pipeline.run import Runner, StageFailed
 from lode.pipeline.stage import Stage
 from lode.pipeline.state import stage_status
 
-# (event, stage, detail): "running", "ran", "restored", "skipped", "frozen", "failed"
+# (event, stage, detail): "running" (why), "ran"/"restored" (seconds), "skipped", "frozen"
 Listener = Callable[[str, Stage, object], None]
 
 
@@ -80,6 +80,7 @@ class Plan:
         self.listener = listener or (lambda *a: None)
         self._lock = lock
         self.outcomes: dict[Stage, str] = {}
+        self.errors: list[StageFailed] = []
         self._reports: dict[Stage, list] = {}
 
     def task_name(self, stage: Stage) -> str:
@@ -121,14 +122,10 @@ class Plan:
             outcome = self.runner.run(
                 stage, self.force, lambda: self.listener("running", stage, reason)
             )
-        except StageFailed as e:
-            self.outcomes[stage] = "failed"
-            self.listener("failed", stage, e)
-            return TaskFailed(e.message)
         except Exception as e:  # an OSError or a lode error while caching: still this stage's
+            err = e if isinstance(e, StageFailed) else StageFailed(stage, str(e) or repr(e))
             self.outcomes[stage] = "failed"
-            err = StageFailed(stage, str(e) or type(e).__name__)
-            self.listener("failed", stage, err)
+            self.errors.append(err)
             return TaskFailed(err.message)
         self.outcomes[stage] = outcome
         if self._lock is not None:  # plain doit: no end-of-run hook, so settle each stage

@@ -31,3 +31,21 @@ def error_record(exc: BaseException | str, kind: str | None = None) -> dict[str,
     if isinstance(exc, str):
         return {"error": {"type": kind or "LodeError", "msg": exc}}
     return {"error": {"type": kind or type(exc).__name__, "msg": str(exc)}}
+
+
+def load_revision(tree, label: str, what: str, gather) -> tuple[dict[str, Any], list[str]]:
+    """`{"data": gather(tree)}` and a warning for each file that failed. A pipeline that
+    cannot be parsed in the workspace is the user's to fix now, so that raises; in
+    history it is only reported, as `{"error": ...}`, and the report goes on."""
+    from lode.reports.revisions import WORKSPACE
+
+    at = "in the workspace" if tree.name == WORKSPACE else f"at revision '{label}'"
+    try:
+        files = gather(tree)
+    except LodeError as e:
+        if tree.name == WORKSPACE:
+            raise
+        return error_record(e), [f"cannot read {what} {at}: {e}"]
+    warnings = [f"cannot read {what} {at}: {r['error']['msg']}" for r in files.values()
+                if "error" in r]
+    return {"data": files}, warnings

@@ -178,7 +178,8 @@ class WorkspaceTree(Tree):
         ignore = self.repo.ignore
         for d, dirs, files in os.walk(self.root):
             ignored = ignore.matcher(d)
-            dirs[:] = [s for s in dirs if s not in _SKIP_DIRS and not (ignored and ignored(s, True))]
+            dirs[:] = [s for s in dirs
+                       if s not in _SKIP_DIRS and not (ignored and ignored(s, True))]
             found.extend(os.path.join(d, f) for f in files
                          if not (ignored and ignored(f, False)))
         return found
