@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "status": ("data", "run_status", "Show tracked outputs that changed."),
     "unprotect": ("data", "run_unprotect", "Make linked, read-only outputs editable."),
     "repro": ("pipeline", "run_repro", "Run the pipeline stages whose inputs changed."),
+    "dag": ("dag", "run_dag", "Show the pipeline's stages and their order."),
     "config": ("config", "run_config", "Get or set a configuration option."),
     "cache": ("config", "run_cache", "Cache location and integrity check."),
 }
@@ -84,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-run-cache", action="store_true", help="run stages even when their "
                    "outputs are cached for these inputs")
     p.add_argument("--pull", action="store_true", help="fetch missing inputs first")
+
+    from lode.cli.dag import configure as configure_dag  # argparse only: cheap at start-up
+
+    configure_dag(subs["dag"])
 
     p = subs["config"]
     p.add_argument("--local", action="store_true", help="use .dvc/config.local (git-ignored)")
