@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "unprotect": ("data", "run_unprotect", "Make linked, read-only outputs editable."),
     "repro": ("pipeline", "run_repro", "Run the pipeline stages whose inputs changed."),
     "dag": ("dag", "run_dag", "Show the pipeline's stages and their order."),
+    "metrics": ("reports", "run_metrics", "Show metrics, or compare them between revisions."),
+    "params": ("reports", "run_params", "Compare parameters between revisions."),
     "config": ("config", "run_config", "Get or set a configuration option."),
     "cache": ("config", "run_cache", "Cache location and integrity check."),
 }
@@ -89,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     from lode.cli.dag import configure as configure_dag  # argparse only: cheap at start-up
 
     configure_dag(subs["dag"])
+
+    from lode.cli.reports import configure_metrics, configure_params  # argparse only
+
+    configure_metrics(subs["metrics"])
+    configure_params(subs["params"])
 
     p = subs["config"]
     p.add_argument("--local", action="store_true", help="use .dvc/config.local (git-ignored)")

@@ -8,7 +8,6 @@ imported at module level: `lode` builds every parser on every start.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -82,6 +81,8 @@ def configure_params(p: argparse.ArgumentParser) -> None:
 
 
 def _print_report(args, report, table) -> None:
+    import json
+
     from lode.cli.output import warn
     from lode.reports import table as tables
 

@@ -78,7 +78,10 @@ def select(doc: dict, keys: list[str]) -> dict:
 
 def read_params(tree: Tree, path: str, keys: list[str], where: str) -> dict:
     """`{"data": ...}` or `{"error": {...}}` for one parameters file of a tree."""
-    text = tree.read(path)
+    try:
+        text = tree.read(path)
+    except UnicodeDecodeError:
+        return error_record(f"parameters file '{where}' is not UTF-8 text.", "ParamsError")
     if text is None:
         return error_record(f"parameters file '{where}' does not exist.", "FileNotFoundError")
     try:

@@ -61,9 +61,6 @@ class Tree:
         data = self.read_bytes(path)
         return None if data is None else data.decode("utf-8")
 
-    def exists(self, path: str) -> bool:
-        return self.read_bytes(path) is not None or self.isdir(path)
-
     def list_dvcfiles(self) -> list[str]:
         """Every dvc.yaml of this tree, sorted."""
         return sorted(p for p in self._all_files() if os.path.basename(p) == dvcfile.DVCFILE)
@@ -280,10 +277,8 @@ class Scm:
         return self._git_repo
 
     def has_commits(self) -> bool:
-        try:
-            return self.git().head.is_valid()
-        except RevisionError:
-            return False
+        """RevisionError outside Git: comparing revisions needs them."""
+        return self.git().head.is_valid()
 
     def tree(self, rev: str, name: str | None = None) -> Tree:
         """The workspace for 'workspace', else the commit `rev` names (branch, tag, sha,
