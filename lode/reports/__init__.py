@@ -49,3 +49,21 @@ def load_revision(tree, label: str, what: str, gather) -> tuple[dict[str, Any], 
     warnings = [f"cannot read {what} {at}: {r['error']['msg']}" for r in files.values()
                 if "error" in r]
     return {"data": files}, warnings
+
+
+def diff_revisions(repo, a_rev: str, b_rev: str, what: str, gather, all: bool) -> Report:  # noqa: A002
+    """Compare what `gather(tree)` finds at two revisions (DVC's `diff --json` shape);
+    {} in a repository without commits, as DVC."""
+    from lode.reports.compare import diff
+    from lode.reports.revisions import Scm
+
+    warnings: list[str] = []
+    with Scm(repo) as scm:
+        if not scm.has_commits():
+            return Report({})
+        sides = []
+        for rev in (a_rev, b_rev):
+            result, found = load_revision(scm.tree(rev), rev, what, gather)
+            sides.append(result.get("data", {}))
+            warnings.extend(found)
+    return Report(diff(sides[0], sides[1], with_unchanged=all), warnings)

@@ -15,8 +15,7 @@ import os
 from typing import Any
 
 from lode.pipeline.stage import OutSpec, Stage
-from lode.reports import Report, ReportError, error_record, load_revision
-from lode.reports.compare import diff as diff_files
+from lode.reports import Report, ReportError, diff_revisions, error_record, load_revision
 from lode.reports.revisions import WORKSPACE, Scm, Tree
 
 Producer = tuple[Stage, OutSpec]
@@ -198,14 +197,4 @@ def diff(repo, a_rev: str = "HEAD", b_rev: str = WORKSPACE, targets: list[str] |
     keys unless `all`; {} in a repository without commits, as DVC."""
     cwd = cwd or os.getcwd()
     paths = resolve_targets(repo, targets, cwd)
-    warnings: list[str] = []
-    with Scm(repo) as scm:
-        if not scm.has_commits():
-            return Report({})
-        sides = []
-        for rev in (a_rev, b_rev):
-            result, found = load_revision(
-                scm.tree(rev), rev, "metrics", lambda t: gather(t, paths, cwd))
-            sides.append(result.get("data", {}))
-            warnings.extend(found)
-    return Report(diff_files(sides[0], sides[1], with_unchanged=all), warnings)
+    return diff_revisions(repo, a_rev, b_rev, "metrics", lambda t: gather(t, paths, cwd), all)

@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from lode.pipeline import params as params_mod
-from lode.reports import Report, error_record, load_revision
-from lode.reports.compare import diff as diff_files
-from lode.reports.revisions import WORKSPACE, Scm, Tree
+from lode.reports import Report, diff_revisions, error_record
+from lode.reports.revisions import WORKSPACE, Tree
 
 _EXPR = re.compile(r"(?<!\\)\$\{(?P<inner>.*?)\}")
 _WHOLE_ONE = re.compile(r"\s*\$\{(?P<inner>[^}]*)\}\s*")
@@ -218,14 +217,5 @@ def diff(repo, a_rev: str = "HEAD", b_rev: str = WORKSPACE, targets: list[str] |
     keys unless `all`; {} in a repository without commits, as DVC."""
     cwd = cwd or os.getcwd()
     paths = [repo.resolve(t, cwd) for t in targets] if targets else None
-    warnings: list[str] = []
-    with Scm(repo) as scm:
-        if not scm.has_commits():
-            return Report({})
-        sides = []
-        for rev in (a_rev, b_rev):
-            result, found = load_revision(
-                scm.tree(rev), rev, "params", lambda t: gather(t, paths, deps_only, cwd))
-            sides.append(result.get("data", {}))
-            warnings.extend(found)
-    return Report(diff_files(sides[0], sides[1], with_unchanged=all), warnings)
+    return diff_revisions(repo, a_rev, b_rev, "params",
+                          lambda t: gather(t, paths, deps_only, cwd), all)
