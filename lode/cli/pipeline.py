@@ -88,8 +88,8 @@ def run_repro(args) -> int:
     else:
         summary = ", ".join(f"{n} {k}" for k, n in counts.items())
         say(args, f"\n{len(result.outcomes)} stages: {summary}.")
-        if _scm(repo):
-            files = [os.path.relpath(p) for p in result.lockfiles]
-            files += sorted({os.path.relpath(g) for g in result.gitignores})
+        files = [os.path.relpath(p) for p in result.lockfiles]
+        files += sorted({os.path.relpath(g) for g in result.gitignores})
+        if _scm(repo) and files:
             say(args, "To track the changes with git, run:\n\n\tgit add " + " ".join(files))
     return 0

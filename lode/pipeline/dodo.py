@@ -8,6 +8,7 @@ and what it needs, the same tasks `lode repro` runs.
 from __future__ import annotations
 
 import atexit
+import threading
 
 from lode.repo import Repo
 
@@ -22,24 +23,32 @@ def _config() -> dict:
 
 DOIT_CONFIG = _config()
 _held: list = []
+_taking = threading.Lock()  # `doit -n 2 -P thread`: two first stages at once
 
 
 def _lock() -> None:
     """Take the repository lock on the first stage that runs, for the rest of the run
     (`doit list` and `doit info` never take it)."""
-    if not _held:
-        lock = _repo.lock()
-        lock.__enter__()
-        _held.append(lock)
-        atexit.register(lock.__exit__, None, None, None)
+    with _taking:
+        if not _held:
+            lock = _repo.lock()
+            lock.__enter__()
+            _held.append(lock)
+            atexit.register(lock.__exit__, None, None, None)
 
 
 def task_stages():
     """Every stage of every dvc.yaml in the repository, one doit task each."""
+    from doit.exceptions import InvalidDodoFile
+
+    from lode.errors import LodeError
     from lode.pipeline.graph import load_project
     from lode.pipeline.tasks import Plan
 
-    project = load_project(_repo)
+    try:
+        project = load_project(_repo)
+    except LodeError as e:  # doit prints this as one ERROR line, not a traceback
+        raise InvalidDodoFile(str(e)) from None
     scm = _repo.config.get("core", "no_scm", "false").lower() not in ("true", "1", "yes")
     plan = Plan(_repo, project, project.topological(), scm=scm, lock=_lock)
     yield from plan.task_dicts()

@@ -44,6 +44,15 @@ class Project:
     # -- validation --------------------------------------------------------------------
     def _check_outputs(self) -> None:
         for stage in self.stages:
+            outs = set(stage.out_paths)
+            for dep, path in zip(stage.deps, stage.dep_paths, strict=True):
+                if path in outs or any(d in outs for d in _ancestors(path, self.repo.root)):
+                    raise PipelineError(
+                        f"stage '{stage.address()}' declares '{dep}' both as a dependency "
+                        "and as (inside) an output.",
+                        "A stage cannot rewrite its own input; write to a new path.",
+                    )
+        for stage in self.stages:
             for out in stage.outs:
                 path = stage.abspath(out.path)
                 rel = self.repo.rel(path)

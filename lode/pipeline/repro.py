@@ -38,6 +38,8 @@ def check_inputs(project: Project, stages: list[Stage]) -> None:
     from lode.pipeline.state import params_values
 
     for stage in stages:
+        if stage.frozen:
+            continue
         for dep in stage.deps:
             path = stage.abspath(dep)
             if not os.path.lexists(path) and not project.producers_of(path):
@@ -70,7 +72,8 @@ def dry_run(repo, project: Project, stages: list[Stage], force: bool) -> list[tu
     running: set[Stage] = set()
     for stage in stages:
         if stage.frozen:
-            would.append((stage, "frozen"))
+            up = plan.up_to_date(stage)
+            would.append((stage, "frozen" if up else "frozen, an output is missing: fails"))
         elif not plan.up_to_date(stage):
             would.append((stage, plan.reason(stage)))
             running.add(stage)

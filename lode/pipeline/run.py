@@ -32,7 +32,9 @@ class Runner:
         self.repo, self.project, self.scm = repo, project, scm
         self.run_cache = RunCache(repo.cache_dir) if run_cache else None
         self.lockfiles: set[str] = set()  # dvc.lock files this run rewrote
-        self.to_ignore: list[str] = []  # cached outputs, for one .gitignore pass at the end
+        # cached outputs, for one .gitignore pass at the end, in pipeline order
+        self.to_ignore: list[tuple[int, str]] = []
+        self._order = {s: i for i, s in enumerate(project.stages)}
 
     # -- inputs ------------------------------------------------------------------------
     def inputs(self, stage: Stage) -> dict:
@@ -69,9 +71,11 @@ class Runner:
     def restore(self, stage: Stage, inputs: dict, entry: dict | None) -> dict | None:
         """Check the outputs out of the cache when these inputs ran before: from the lock
         entry itself (only outputs changed) or from the run cache. The entry used, or None."""
+        if not stage.run_cacheable:
+            return None  # as DVC: such a stage always runs
         if entry and all(entry.get(k) == inputs.get(k) for k in ("cmd", "deps", "params")):
             found = entry
-        elif self.run_cache is not None and stage.run_cacheable:
+        elif self.run_cache is not None:
             outs = [{"path": p} for p in sorted(o.path for o in stage.outs)]
             found = self.run_cache.lookup({**inputs, "outs": outs})
         else:
@@ -133,7 +137,8 @@ class Runner:
     def save(self, stage: Stage, entry: dict) -> None:
         """Record a finished stage: its lock entry, .gitignore lines, the run cache."""
         if self.scm:
-            self.to_ignore += [stage.abspath(o.path) for o in stage.outs if o.cache]
+            self.to_ignore += [(self._order.get(stage, 0), stage.abspath(o.path))
+                               for o in stage.outs if o.cache]
         lock = self.project.lockfile(stage)
         if lock.update(stage.name, entry):
             self.lockfiles.add(lock.path)
@@ -150,12 +155,16 @@ class Runner:
 
     def finish(self) -> list[str]:
         """The .gitignore files that gained lines for the outputs of this run."""
-        paths, self.to_ignore = self.to_ignore, []
+        paths, self.to_ignore = [p for _, p in sorted(self.to_ignore)], []
         return gitignore.ensure_all_ignored(self.repo.root, paths) if paths else []
 
     def run(self, stage: Stage, force: bool = False, before_run=None) -> str:
         """Bring one out-of-date stage up to date: "ran" or "restored". `before_run` is
         called when the command is about to run."""
+        if stage.frozen:
+            missing = next(o.path for o in stage.outs if not os.path.lexists(stage.abspath(o.path)))
+            raise StageFailed(stage, f"it is frozen and its output '{missing}' is missing.",
+                              "Restore it with 'lode checkout', or unfreeze the stage.")
         lock = self.project.lockfile(stage)
         inputs = self.inputs(stage)
         if not force:

@@ -89,8 +89,11 @@ class Stage:
 
     @property
     def run_cacheable(self) -> bool:
-        """DVC's rule: a command, deps and outs, not always changed, nothing persistent."""
+        """DVC's rule for restoring instead of running: a command, deps and outs, not
+        always changed, nothing persistent, and no plain output kept out of the cache
+        (metrics and plots with `cache: false` are fine: the run cache keeps them)."""
         return bool(
             self.cmd and self.deps and self.outs and not self.always_changed
             and not any(o.persist for o in self.outs)
+            and not any(o.kind == "outs" and not o.cache for o in self.outs)
         )

@@ -104,8 +104,8 @@ class Plan:
         return describe(report) or "up to date"
 
     def up_to_date(self, stage: Stage) -> bool:
-        if stage.frozen:
-            return True
+        if stage.frozen:  # never run; only a missing output makes it "run" (and fail)
+            return all(os.path.lexists(p) for p in stage.out_paths)
         if self.force:
             return False
         return not self.status(stage)
