@@ -101,6 +101,13 @@ class Project:
                  if d in self.producer]
         return found + self._out_ancestors.get(path, [])
 
+    def tracked_by(self, path: str) -> str | None:
+        """The .dvc file tracking `path` or a directory holding it, if any."""
+        for d in (path, *_ancestors(path, self.repo.root)):
+            if d in self._pointer_outs:
+                return self._pointer_outs[d]
+        return None
+
     def _upstream(self, stage: Stage) -> list[Stage]:
         if stage.frozen:
             return []  # as DVC: a frozen stage cuts its link to what it reads

@@ -43,6 +43,13 @@ def check_inputs(project: Project, stages: list[Stage]) -> None:
         for dep in stage.deps:
             path = stage.abspath(dep)
             if not os.path.lexists(path) and not project.producers_of(path):
+                pointer = project.tracked_by(path)
+                if pointer:
+                    raise PipelineError(
+                        f"stage '{stage.address()}' depends on '{dep}', tracked by {pointer} "
+                        "but missing from the workspace.",
+                        "Restore it with 'lode checkout' (or fetch it from the remote).",
+                    )
                 raise PipelineError(
                     f"stage '{stage.address()}' depends on '{dep}', which does not exist and "
                     "no stage produces it."

@@ -31,10 +31,6 @@ def describe(report: list) -> str:
             for path, state in changes.items():
                 if isinstance(state, dict):
                     params += list(state)
-                elif kind == "changed deps" and state == "new" and path.endswith(
-                    (".yaml", ".yml", ".json", ".toml", ".py")
-                ):
-                    paths.append(f"{path} ({state})")
                 else:
                     paths.append(path if state == "modified" else f"{path} ({state})")
             if paths:
