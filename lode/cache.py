@@ -72,6 +72,27 @@ class ObjectStore:
         return dest
 
     # -- insertion ---------------------------------------------------------------------
+    def staging_path(self, md5: str) -> str:
+        """A temporary name beside the object's final place, for a download."""
+        dest = self.path(md5)
+        self._mkdir(os.path.dirname(dest))
+        return tmp_name(dest)
+
+    def adopt(self, md5: str, tmp: str) -> bool:
+        """Move a downloaded file into the store if its bytes match `md5`; a mismatch
+        deletes it and returns False (nothing unverified ever enters the cache)."""
+        name = md5[:-4] if md5.endswith(".dir") else md5
+        try:
+            if md5_file(tmp) != name:
+                unlink_quiet(tmp)
+                return False
+            os.chmod(tmp, OBJ_MODE)
+            os.replace(tmp, self.path(md5))
+        except BaseException:
+            unlink_quiet(tmp)
+            raise
+        return True
+
     def add_bytes(self, md5: str, data: bytes) -> None:
         dest = self.path(md5)
         self._mkdir(os.path.dirname(dest))

@@ -113,6 +113,9 @@ class Config:
                 return value
         return default
 
+    def save(self, level: str) -> None:
+        write_text_atomic(self.files[level], render(self.level(level)))
+
     def set(self, level: str, section: str, key: str, value: str | None) -> None:
         sections = self.level(level)
         if value is None:
@@ -121,4 +124,4 @@ class Config:
             del sections[section][key]
         else:
             sections.setdefault(section, {})[key] = value
-        write_text_atomic(self.files[level], render(sections))
+        self.save(level)

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "dag": ("dag", "run_dag", "Show the pipeline's stages and their order."),
     "metrics": ("reports", "run_metrics", "Show metrics, or compare them between revisions."),
     "params": ("reports", "run_params", "Compare parameters between revisions."),
+    "remote": ("remote", "run_remote", "Add, change, list or remove data remotes."),
+    "push": ("remote", "run_push", "Upload the data the workspace references to a remote."),
+    "pull": ("remote", "run_pull", "Download the data the workspace references, and check it out."),
+    "fetch": ("remote", "run_fetch", "Download the data the workspace references into the cache."),
     "config": ("config", "run_config", "Get or set a configuration option."),
     "cache": ("config", "run_cache", "Cache location and integrity check."),
 }
@@ -96,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     configure_metrics(subs["metrics"])
     configure_params(subs["params"])
+
+    from lode.cli.remote import configure_remote, configure_transfer  # argparse only
+
+    configure_remote(subs["remote"])
+    configure_transfer(subs["push"])
+    configure_transfer(subs["fetch"])
+    configure_transfer(subs["pull"], pull=True)
 
     p = subs["config"]
     p.add_argument("--local", action="store_true", help="use .dvc/config.local (git-ignored)")

@@ -18,9 +18,36 @@ class CheckoutResult:
     failed: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+def _stage_plans(repo, targets: list[str] | None, relink: bool) -> tuple[list[Plan], list]:
+    """Plans for the cached outputs dvc.lock records (all stages, or the stage targets),
+    and the targets left for the pointers."""
+    from lode.pipeline.graph import load_project
+    from lode.workspace.status import is_stage_target
+
+    project = load_project(repo)
+    stages, rest = project.stages, targets
+    if targets:
+        stage_targets = [t for t in targets if is_stage_target(project, t)]
+        rest = [t for t in targets if t not in stage_targets]
+        stages = project.resolve_targets(stage_targets) if stage_targets else []
+    plans = []
+    for stage in stages:
+        entry = project.lockfile(stage).get(stage.name) or {}
+        cached = {o.path for o in stage.outs if o.cache}
+        for rec in entry.get("outs") or []:
+            if not isinstance(rec, dict) or rec.get("path") not in cached or not rec.get("md5"):
+                continue
+            path = stage.abspath(rec["path"])
+            if rec["md5"].endswith(".dir"):
+                plans.append(plan_dir(repo, path, rec["md5"], relink))
+            else:
+                plans.append(plan_file(repo, path, rec["md5"], bool(rec.get("isexec")), relink))
+    return plans, rest
+
+
 def checkout(repo, targets: list[str] | None, force: bool = False, relink: bool = False):
-    plans: list[Plan] = []
-    for pointer, inner in select_parts(repo, targets):
+    plans, rest = _stage_plans(repo, targets, relink)
+    for pointer, inner in select_parts(repo, rest) if rest is None or rest else []:
         for out in pointer.outs:
             if not out.cached or not out.md5:
                 continue

@@ -9,7 +9,7 @@ from lode.errors import TargetError
 from lode.workspace.targets import pointer_for
 
 
-def _is_stage_target(project, target: str) -> bool:
+def is_stage_target(project, target: str) -> bool:
     if ":" in target or os.path.basename(target) == "dvc.yaml":
         return True
     if os.path.isfile(os.path.join(target, "dvc.yaml")):
@@ -35,7 +35,7 @@ def status(repo, targets: list[str] | None) -> dict[str, list] | None:
         stages, seen = [], set()
         pointers = []
         for t in targets:
-            if _is_stage_target(project, t):
+            if is_stage_target(project, t):
                 stages += [s for s in project.resolve_targets([t]) if s not in stages]
             else:
                 p, _ = pointer_for(repo, t)

@@ -1,0 +1,116 @@
+"""`lode remote add|modify|list|remove|default` over DVC's INI files, and opening a remote.
+
+Secrets never go into the tracked `.dvc/config`: a plugin names its secret options, and
+setting one without `--local` is refused with how to do it right.
+"""
+
+from __future__ import annotations
+
+from lode.errors import ConfigError
+from lode.remotes import Remote, RemoteError, plugin_for
+
+# Options every remote accepts (DVC's common remote schema).
+COMMON = {"url", "jobs", "verify", "push", "worktree", "version_aware"}
+# Secret-looking option names refused in a tracked file, whichever plugin is asked.
+SECRET_WORDS = ("key", "secret", "token", "password", "webhook", "credential")
+
+
+class SecretInConfigError(ConfigError):
+    pass
+
+
+def section(name: str) -> str:
+    return f'remote "{name}"'
+
+
+def _names(cfg) -> list[str]:
+    seen: dict[str, None] = {}
+    for level in ("repo", "local"):
+        for s in cfg.level(level):
+            if s.startswith('remote "') and s.endswith('"'):
+                seen[s[len('remote "') : -1]] = None
+    return list(seen)
+
+
+def _is_secret(plugin: type[Remote], key: str) -> bool:
+    return key in plugin.secrets or (key not in COMMON | {"endpointurl", "region", "profile",
+                                                          "credentialpath", "keyfile"}
+                                     and any(w in key for w in SECRET_WORDS))
+
+
+def add(repo, name: str, url: str, default: bool, local: bool, force: bool) -> None:
+    plugin_for(url)  # an unknown scheme is refused before anything is written
+    level = "local" if local else "repo"
+    cfg = repo.config
+    if name in _names(cfg) and not force:
+        raise ConfigError(f"remote '{name}' exists already.", "Use -f to overwrite it.")
+    cfg.set(level, section(name), "url", url)
+    if default:
+        cfg.set(level, "core", "remote", name)
+
+
+def _plugin(repo, name: str) -> type[Remote]:
+    url = repo.config.get(section(name), "url")
+    if url is None:
+        known = ", ".join(_names(repo.config)) or "none"
+        raise ConfigError(f"there is no remote '{name}' (remotes: {known}).")
+    return plugin_for(url)
+
+
+def modify(repo, name: str, key: str, value: str | None, local: bool) -> None:
+    plugin = _plugin(repo, name)
+    allowed = COMMON | plugin.options
+    if key not in allowed:
+        raise ConfigError(f"'{key}' is not an option of remote '{name}'.",
+                          f"Options: {', '.join(sorted(allowed))}.")
+    if value is not None and not local and _is_secret(plugin, key):
+        raise SecretInConfigError(
+            f"'{key}' is a secret and .dvc/config is committed to Git.",
+            f"Store it in the git-ignored .dvc/config.local: 'lode remote modify --local {name} "
+            f"{key} ...', or leave it to the environment / the provider's credential chain.",
+        )
+    repo.config.set("local" if local else "repo", section(name), key, value)
+
+
+def listing(repo) -> list[tuple[str, str]]:
+    return [(n, repo.config.get(section(n), "url") or "") for n in _names(repo.config)]
+
+
+def remove(repo, name: str) -> None:
+    cfg = repo.config
+    if name not in _names(cfg):
+        raise ConfigError(f"there is no remote '{name}'.")
+    for level in ("repo", "local"):
+        if cfg.level(level).pop(section(name), None) is not None:
+            cfg.save(level)
+        if cfg.level(level).get("core", {}).get("remote") == name:
+            cfg.set(level, "core", "remote", None)
+
+
+def tracked_secrets(repo) -> list[str]:
+    """`remote.NAME.KEY` of secrets sitting in the tracked .dvc/config."""
+    found = []
+    for s, keys in repo.config.level("repo").items():
+        if not (s.startswith('remote "') and "url" in keys):
+            continue
+        try:
+            plugin = plugin_for(keys["url"])
+        except RemoteError:
+            continue
+        name = s[len('remote "') : -1]
+        found += [f"remote.{name}.{k}" for k in keys if _is_secret(plugin, k)]
+    return found
+
+
+def open_remote(repo, name: str | None = None) -> Remote:
+    name = name or repo.config.get("core", "remote")
+    if not name:
+        raise ConfigError(
+            "no remote is configured.", "Add one: 'lode remote add -d NAME URL'."
+        )
+    plugin = _plugin(repo, name)
+    options: dict[str, str] = {}
+    for level in ("repo", "local"):
+        options.update(repo.config.level(level).get(section(name), {}))
+    options["_config_dir"] = repo.dvc_dir
+    return plugin(name, options["url"], options)

@@ -1,0 +1,145 @@
+"""push, fetch: move objects between the cache and a remote, in parallel, with retries.
+
+Existence is asked in one batch (the plugin lists or HEADs as it does best); a directory
+manifest goes up only after every file it names is there, so a remote never holds a
+`.dir` whose files are missing; every download is checked against its md5 before it
+enters the cache. A failure of one object is recorded and the rest still moves; rerunning
+an interrupted transfer finishes it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lode.remotes import Remote, RemoteMissing, TransientError, object_key
+from lode.remotes.used import Used, expand
+
+RETRIES = 4
+
+
+class TransferResult:
+    def __init__(self) -> None:
+        self.moved = 0
+        self.present = 0  # already where they had to go
+        self.failed: list[tuple[str, str, str]] = []  # (md5, path, why)
+
+
+def _retry(fn, *args) -> None:
+    for attempt in range(RETRIES):
+        try:
+            return fn(*args)
+        except TransientError:
+            if attempt == RETRIES - 1:
+                raise
+            time.sleep(0.25 * 2**attempt)
+
+
+def _run(jobs: int, items: list, fn, desc: str) -> list:
+    from lode.hashing import parallel_map
+
+    return parallel_map(fn, items, desc, jobs=jobs)
+
+
+def _attempt(fn, *args) -> str | None:
+    """None on success, else why it failed (one phrase)."""
+    from lode.errors import LodeError
+
+    try:
+        _retry(fn, *args)
+        return None
+    except RemoteMissing:
+        return "missing from the remote"
+    except LodeError as e:
+        return e.message.rstrip(".")
+    except OSError as e:
+        return e.strerror or str(e)
+
+
+def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
+    result = TransferResult()
+    inner, problems = expand(repo, used)
+    result.failed += [(m, used.paths.get(m, ""), why) for m, why in problems]
+    files = inner | used.files
+    local = [m for m in files if repo.odb.exists(m)]
+    result.failed += [(m, used.paths.get(m, ""), "missing from the local cache")
+                      for m in files if m not in set(local)]
+    on_remote = remote.exists_many(object_key(m) for m in [*local, *used.dirs])
+    todo = [m for m in local if object_key(m) not in on_remote]
+    result.present += len(local) - len(todo)
+
+    def up(md5: str) -> str | None:
+        return _attempt(remote.upload, repo.odb.path(md5), object_key(md5))
+
+    bad = set()
+    for md5, why in zip(todo, _run(jobs, todo, up, f"Pushing to {remote.name}"), strict=True):
+        if why:
+            bad.add(md5)
+            result.failed.append((md5, used.paths.get(md5, ""), why))
+        else:
+            result.moved += 1
+    missing_files = bad | {m for m, _, _ in result.failed}
+    for d in used.dirs:
+        if object_key(d) in on_remote:
+            result.present += 1
+            continue
+        if not repo.odb.exists(d) or _dir_incomplete(repo, d, missing_files):
+            continue  # named above; a partial directory never gets its manifest
+        why = _attempt(remote.upload, repo.odb.path(d), object_key(d))
+        if why:
+            result.failed.append((d, used.paths.get(d, ""), why))
+        else:
+            result.moved += 1
+    return result
+
+
+def _dir_incomplete(repo, d: str, missing: set[str]) -> bool:
+    from lode.tree import parse_manifest
+
+    return any(m in missing for _, m in parse_manifest(repo.odb.read_verified(d)))
+
+
+def _download(repo, remote: Remote, md5: str) -> str | None:
+    def get() -> None:
+        tmp = repo.odb.staging_path(md5)
+        try:
+            remote.download(object_key(md5), tmp)
+        except BaseException:
+            from lode.atomic import unlink_quiet
+
+            unlink_quiet(tmp)
+            raise
+        if not repo.odb.adopt(md5, tmp):
+            raise _Corrupt
+
+    try:
+        return _attempt(get)
+    except _Corrupt:
+        return "corrupt on the remote (its bytes do not match its name); not stored"
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def fetch(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
+    """Bring every object `used` names into the cache: manifests first, then files."""
+    result = TransferResult()
+    dirs = [d for d in used.dirs if not repo.odb.exists(d)]
+    result.present += len(used.dirs) - len(dirs)
+    for d in dirs:
+        why = _download(repo, remote, d)
+        if why:
+            result.failed.append((d, used.paths.get(d, ""), why))
+        else:
+            result.moved += 1
+    inner, _ = expand(repo, used)  # manifests still missing were named just above
+    files = inner | used.files
+    todo = [m for m in files if not repo.odb.exists(m)]
+    result.present += len(files) - len(todo)
+    whys = _run(jobs, todo, lambda m: _download(repo, remote, m), f"Fetching from {remote.name}")
+    for md5, why in zip(todo, whys, strict=True):
+        if why:
+            result.failed.append((md5, used.paths.get(md5, ""), why))
+        else:
+            result.moved += 1
+    return result

@@ -1,0 +1,85 @@
+"""Which objects a command moves: those the workspace's pointers and dvc.lock files name
+(or only the targets'), directories expanded to their files."""
+
+from __future__ import annotations
+
+import os
+
+from lode.cache import CorruptObject, MissingObject
+from lode.tree import parse_manifest
+
+
+class Used:
+    """Object md5s by kind; `paths` names where each came from, for error messages."""
+
+    def __init__(self) -> None:
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()
+        self.paths: dict[str, str] = {}
+
+    def add(self, md5: str, path: str) -> None:
+        (self.dirs if md5.endswith(".dir") else self.files).add(md5)
+        self.paths.setdefault(md5, path)
+
+    def __len__(self) -> int:
+        return len(self.files) + len(self.dirs)
+
+
+def _stage_outs(repo, project, stages) -> list[tuple[str, str]]:
+    """(md5, repo-relative path) of the cached outputs recorded for `stages`."""
+    found = []
+    for stage in stages:
+        entry = project.lockfile(stage).get(stage.name) or {}
+        cached = {o.path for o in stage.outs if o.cache}
+        for rec in entry.get("outs") or []:
+            if isinstance(rec, dict) and rec.get("path") in cached and rec.get("md5"):
+                found.append((rec["md5"], repo.rel(stage.abspath(rec["path"]))))
+    return found
+
+
+def collect(repo, targets: list[str] | None = None) -> Used:
+    """The objects named by the targets (a data path, a .dvc file, a stage, a dvc.yaml),
+    or by everything in the workspace."""
+    from lode.pipeline.graph import load_project
+    from lode.workspace.status import is_stage_target
+    from lode.workspace.targets import pointer_for
+
+    pointers: list = []
+    project = load_project(repo, pointers)
+    stages = project.stages
+    if targets:
+        stages, chosen = [], []
+        for t in targets:
+            if is_stage_target(project, t):
+                stages += project.resolve_targets([t])
+            else:
+                chosen.append(pointer_for(repo, t)[0])
+        pointers = chosen
+    used = Used()
+    for p in pointers:
+        for out in p.outs:
+            if out.cached and out.md5 and not out.legacy:
+                used.add(out.md5, repo.rel(p.out_abspath(out)))
+    for md5, path in _stage_outs(repo, project, stages):
+        used.add(md5, path)
+    return used
+
+
+def expand(repo, used: Used) -> tuple[set[str], list[tuple[str, str]]]:
+    """The file objects inside the directories of `used` whose manifests are in the cache,
+    and (md5, why) for each manifest that is not."""
+    files: set[str] = set()
+    problems = []
+    for d in used.dirs:
+        try:
+            entries = parse_manifest(repo.odb.read_verified(d))
+        except MissingObject:
+            problems.append((d, "missing from the cache"))
+            continue
+        except CorruptObject:
+            problems.append((d, "corrupt in the cache"))
+            continue
+        for rel, md5 in entries:
+            files.add(md5)
+            used.paths.setdefault(md5, os.path.join(used.paths[d], rel))
+    return files, problems
