@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "push": ("remote", "run_push", "Upload the data the workspace references to a remote."),
     "pull": ("remote", "run_pull", "Download the data the workspace references, and check it out."),
     "fetch": ("remote", "run_fetch", "Download the data the workspace references into the cache."),
+    "gc": ("data", "run_gc", "Remove cache (and remote) objects nothing references."),
     "config": ("config", "run_config", "Get or set a configuration option."),
     "cache": ("config", "run_cache", "Cache location and integrity check."),
 }
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = subs["status"]
     p.add_argument("targets", nargs="*", metavar="TARGET")
     p.add_argument("--json", action="store_true", help="machine-readable output, DVC's shape")
+    p.add_argument("-c", "--cloud", action="store_true", help="compare the cache with a remote")
+    p.add_argument("-r", "--remote", help="the remote for -c (default: core.remote)")
     subs["unprotect"].add_argument("targets", nargs="+", metavar="TARGET")
 
     p = subs["repro"]
@@ -102,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     configure_params(subs["params"])
 
     from lode.cli.remote import configure_remote, configure_transfer  # argparse only
+
+    p = subs["gc"]
+    p.add_argument("-w", "--workspace", action="store_true", help="keep what the workspace uses")
+    p.add_argument("-a", "--all-branches", action="store_true", help="… and every branch")
+    p.add_argument("-T", "--all-tags", action="store_true", help="… and every tag")
+    p.add_argument("-A", "--all-commits", action="store_true", help="… and every commit")
+    p.add_argument("-c", "--cloud", action="store_true", help="delete from the remote too")
+    p.add_argument("-r", "--remote", help="the remote for -c (default: core.remote)")
+    p.add_argument("--dry", action="store_true", help="list what would go, remove nothing")
+    p.add_argument("-f", "--force", action="store_true", help="do not ask")
 
     configure_remote(subs["remote"])
     configure_transfer(subs["push"])

@@ -63,11 +63,44 @@ def run_checkout(args, repo: Repo) -> int:
     return 0
 
 
+def _cloud_status(args, repo: Repo) -> int:
+    from lode.remotes.config import open_remote
+    from lode.remotes.status import cloud_status
+    from lode.remotes.used import collect
+
+    remote = open_remote(repo, args.remote)
+    report = cloud_status(repo, remote, collect(repo, args.targets or None))
+    if args.json:
+        print(json.dumps(report))
+    elif not report:
+        say(args, f"Cache and remote '{remote.name}' are in sync.")
+    else:
+        for path, state in report.items():
+            say(args, f"\t{(state + ':'):<20}{path}")
+    return 1 if report and args.quiet else 0
+
+
+def _warn_secrets(repo: Repo) -> None:
+    from lode.cli.output import warn
+
+    if repo.config.level("repo") and any(
+        s.startswith('remote "') and len(k) > 1 for s, k in repo.config.level("repo").items()
+    ):
+        from lode.remotes.config import tracked_secrets
+
+        for name in tracked_secrets(repo):
+            warn(f"{name} is a secret in the tracked .dvc/config; move it to .dvc/config.local "
+                 "('lode remote modify --local') and out of Git history.")
+
+
 def run_status(args) -> int:
     from lode.workspace.status import status
 
     repo = Repo.find()
     try:
+        _warn_secrets(repo)
+        if args.cloud or args.remote:
+            return _cloud_status(args, repo)
         report = status(repo, args.targets or None)
     finally:
         repo.close()
@@ -107,4 +140,61 @@ def run_unprotect(args, repo: Repo) -> int:
     for path in unprotect(repo, args.targets):
         if args.verbose:
             say(args, f"unprotected {path}")
+    return 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def run_gc(args) -> int:
+    import sys
+
+    from lode.errors import LodeError
+    from lode.workspace import gc
+
+    repo = Repo.find()
+    try:
+        with repo.lock():
+            keep = gc.referenced(repo, args.workspace, args.all_branches, args.all_tags,
+                                 args.all_commits)
+            local = gc.unused_local(repo, keep)
+            remote, keys = None, []
+            if args.cloud:
+                from lode.remotes.config import open_remote
+
+                remote = open_remote(repo, args.remote)
+                if not remote.capabilities.delete:
+                    raise LodeError(f"remote '{remote.name}' cannot delete objects.")
+                keys = gc.unused_remote(remote, keep)
+            total = sum(size for _, _, size in local)
+            say(args, f"{len(local)} unused object(s) in the cache ({_size(total)})"
+                + (f", {len(keys)} on remote '{remote.name}'" if remote else "") + ".")
+            if args.dry:
+                for md5, _, size in local:
+                    say(args, f"would remove {md5} ({_size(size)})")
+                for key in keys:
+                    say(args, f"would remove {remote.name}:{key}")
+                return 0
+            if not (local or keys):
+                return 0
+            if not args.force:
+                if not sys.stdin.isatty():
+                    raise LodeError("gc deletes data and needs confirmation: rerun with -f "
+                                    "(or --dry to see what would go).")
+                answer = input("Remove them? [y/N] ").strip().lower()
+                if answer not in ("y", "yes"):
+                    say(args, "Nothing removed.")
+                    return 0
+            gc.remove_local(local)
+            for key in keys:
+                remote.delete(key)
+            say(args, f"Removed {len(local)} object(s)"
+                + (f" and {len(keys)} from '{remote.name}'" if remote else "") + ".")
+    finally:
+        repo.close()
     return 0

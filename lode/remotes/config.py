@@ -7,12 +7,14 @@ setting one without `--local` is refused with how to do it right.
 from __future__ import annotations
 
 from lode.errors import ConfigError
-from lode.remotes import Remote, RemoteError, plugin_for
+from lode.remotes import Remote, plugin_for
 
 # Options every remote accepts (DVC's common remote schema).
 COMMON = {"url", "jobs", "verify", "push", "worktree", "version_aware"}
 # Secret-looking option names refused in a tracked file, whichever plugin is asked.
-SECRET_WORDS = ("key", "secret", "token", "password", "webhook", "credential")
+SECRET_WORDS = ("secret", "token", "password", "webhook", "access_key", "auth_header")
+NOT_SECRET = COMMON | {"endpointurl", "region", "profile", "credentialpath", "keyfile", "user",
+                       "auth", "ssl_verify", "use_ssl"}
 
 
 class SecretInConfigError(ConfigError):
@@ -32,10 +34,12 @@ def _names(cfg) -> list[str]:
     return list(seen)
 
 
-def _is_secret(plugin: type[Remote], key: str) -> bool:
-    return key in plugin.secrets or (key not in COMMON | {"endpointurl", "region", "profile",
-                                                          "credentialpath", "keyfile"}
-                                     and any(w in key for w in SECRET_WORDS))
+def is_secret(key: str, plugin: type[Remote] | None = None) -> bool:
+    """A plugin's declared secrets, or any option whose name says it is one (so the
+    check works without importing the plugin: `lode status` warns cheaply)."""
+    if plugin is not None and key in plugin.secrets:
+        return True
+    return key not in NOT_SECRET and any(w in key for w in SECRET_WORDS)
 
 
 def add(repo, name: str, url: str, default: bool, local: bool, force: bool) -> None:
@@ -63,7 +67,7 @@ def modify(repo, name: str, key: str, value: str | None, local: bool) -> None:
     if key not in allowed:
         raise ConfigError(f"'{key}' is not an option of remote '{name}'.",
                           f"Options: {', '.join(sorted(allowed))}.")
-    if value is not None and not local and _is_secret(plugin, key):
+    if value is not None and not local and is_secret(key, plugin):
         raise SecretInConfigError(
             f"'{key}' is a secret and .dvc/config is committed to Git.",
             f"Store it in the git-ignored .dvc/config.local: 'lode remote modify --local {name} "
@@ -91,14 +95,9 @@ def tracked_secrets(repo) -> list[str]:
     """`remote.NAME.KEY` of secrets sitting in the tracked .dvc/config."""
     found = []
     for s, keys in repo.config.level("repo").items():
-        if not (s.startswith('remote "') and "url" in keys):
-            continue
-        try:
-            plugin = plugin_for(keys["url"])
-        except RemoteError:
-            continue
-        name = s[len('remote "') : -1]
-        found += [f"remote.{name}.{k}" for k in keys if _is_secret(plugin, k)]
+        if s.startswith('remote "'):
+            name = s[len('remote "') : -1]
+            found += [f"remote.{name}.{k}" for k in keys if is_secret(k)]
     return found
 
 

@@ -1,0 +1,24 @@
+"""`lode status -c`: which objects are only local ("new"), only on the remote ("deleted"),
+or in neither ("missing"), by the workspace path that uses them, as DVC reports it."""
+
+from __future__ import annotations
+
+import os
+
+from lode.remotes import Remote, object_key
+from lode.remotes.used import Used, expand
+
+
+def cloud_status(repo, remote: Remote, used: Used) -> dict[str, str]:
+    inner, _ = expand(repo, used)
+    objects = sorted(inner | used.files | used.dirs)
+    on_remote = remote.exists_many(object_key(m) for m in objects)
+    report: dict[str, str] = {}
+    for md5 in objects:
+        local, there = repo.odb.exists(md5), object_key(md5) in on_remote
+        if local and there:
+            continue
+        state = "new" if local else "deleted" if there else "missing"
+        path = os.path.relpath(os.path.join(repo.root, used.paths.get(md5, md5)))
+        report[path] = state
+    return report
