@@ -46,6 +46,22 @@ def _listener(args):
     return on
 
 
+def _pull_inputs(args, repo, project, stages) -> None:
+    from lode.cli.remote import _report
+    from lode.remotes.config import open_remote
+    from lode.remotes.transfer import fetch
+    from lode.remotes.used import for_stages
+    from lode.workspace.checkout import checkout
+
+    used, pointer_files = for_stages(repo, project, stages)
+    if not len(used):
+        return
+    remote = open_remote(repo)
+    _report(args, "fetched", fetch(repo, remote, used, remote.capabilities.jobs), remote)
+    if pointer_files:
+        checkout(repo, pointer_files)
+
+
 def run_repro(args) -> int:
     from lode.hashing import default_jobs
     from lode.pipeline import repro
@@ -60,12 +76,10 @@ def run_repro(args) -> int:
                 verb = "would run" if why not in ("up to date", "frozen") else "skip"
                 say(args, f"{verb:<10} {stage.address()}: {why}")
             return 0
-        repro.check_inputs(project, stages)
-        if args.pull:
-            from lode.errors import LodeError
-
-            raise LodeError("--pull needs a remote, and remotes are not available yet.")
         with repo.lock():
+            if args.pull:
+                _pull_inputs(args, repo, project, stages)
+            repro.check_inputs(project, stages)
             result = repro.repro(
                 repo, project, stages, force=args.force,
                 jobs=args.jobs or default_jobs(), keep_going=args.keep_going,

@@ -83,3 +83,26 @@ def expand(repo, used: Used) -> tuple[set[str], list[tuple[str, str]]]:
             files.add(md5)
             used.paths.setdefault(md5, os.path.join(used.paths[d], rel))
     return files, problems
+
+
+def for_stages(repo, project, stages) -> tuple[Used, list[str]]:
+    """What `repro --pull` fetches: the tracked data the stages read (and the .dvc files
+    to check out for it), and the outputs dvc.lock records for them, so that unchanged
+    stages restore instead of running."""
+    used = Used()
+    pointer_targets: list[str] = []
+    for stage in stages:
+        for dep in stage.dep_paths:
+            owner = project.tracked_by(dep)
+            if owner and owner not in pointer_targets:
+                pointer_targets.append(owner)
+    from lode.workspace.targets import pointer_for
+
+    for target in pointer_targets:
+        p, _ = pointer_for(repo, os.path.join(repo.root, target))
+        for out in p.outs:
+            if out.cached and out.md5 and not out.legacy:
+                used.add(out.md5, repo.rel(p.out_abspath(out)))
+    for md5, path in _stage_outs(repo, project, stages):
+        used.add(md5, path)
+    return used, [os.path.join(repo.root, t) for t in pointer_targets]
