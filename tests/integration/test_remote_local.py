@@ -94,3 +94,72 @@ def test_dvc_pulls_what_lode_pushed_and_back(repo, lode, dvc, snapshot, tmp_path
     lode("pull", cwd=repo)
     assert snapshot(repo / "data") == before
     assert "in sync" in dvc("status", "-c", cwd=repo).stdout
+
+
+def test_status_cloud_names_new_deleted_missing(repo, lode, tmp_path):
+    lode("push", cwd=repo)
+    (repo / "fresh.txt").write_text("only local\n")
+    lode("add", "fresh.txt", cwd=repo)
+    assert json.loads(lode("status", "-c", "--json", cwd=repo).stdout) == {"fresh.txt": "new"}
+    lode("push", cwd=repo)
+    assert "in sync" in lode("status", "-c", cwd=repo).stdout
+    h = md5(b"only local\n")
+    (repo / ".dvc" / "cache" / "files" / "md5" / h[:2] / h[2:]).unlink()
+    assert json.loads(lode("status", "-c", "--json", cwd=repo).stdout) == {
+        "fresh.txt": "deleted"
+    }
+    remote_object(tmp_path / "remote", b"only local\n").unlink()
+    assert json.loads(lode("status", "-c", "--json", cwd=repo).stdout) == {
+        "fresh.txt": "missing"
+    }
+
+
+def test_gc_keeps_what_the_chosen_scopes_reference(repo, lode, git, tmp_path):
+    model = repo / "model.bin"
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "v1", cwd=repo)
+    git("tag", "v1", cwd=repo)
+    git("checkout", "-qb", "exp", cwd=repo)
+    model.write_bytes(b"weights exp\n")
+    lode("add", "model.bin", cwd=repo)
+    git("commit", "-qam", "exp", cwd=repo)
+    git("checkout", "-q", "-", cwd=repo)
+    lode("checkout", "--force", cwd=repo)
+    model.chmod(0o644)
+    model.write_bytes(b"weights v2\n")
+    lode("add", "model.bin", cwd=repo)  # workspace: v2; branch exp: exp; tag v1: v1
+    cache = repo / ".dvc" / "cache" / "files" / "md5"
+
+    def has(data: bytes) -> bool:
+        h = md5(data)
+        return (cache / h[:2] / h[2:]).exists()
+
+    dry = lode("gc", "-w", "--dry", cwd=repo).stdout
+    assert "2 unused object(s)" in dry and has(b"weights exp\n")  # --dry removes nothing
+    lode("gc", "-a", "-f", cwd=repo)  # branches (main -> v1 commit, exp) + workspace
+    assert has(b"weights v2\n") and has(b"weights exp\n") and has(b"weights v1\n" * 1000)
+    lode("gc", "-w", "-f", cwd=repo)
+    assert has(b"weights v2\n") and not has(b"weights exp\n") and not has(b"weights v1\n" * 1000)
+    assert json.loads(lode("status", "--json", cwd=repo).stdout) == {}
+    proc = lode("gc", cwd=repo, check=False)
+    assert proc.returncode != 0 and "-w" in proc.stderr
+
+
+def test_repro_pull_fetches_inputs_then_restores(git_repo, lode, tmp_path):
+    lode("init", cwd=git_repo)
+    (git_repo / "raw.csv").write_text("a,b\n1,2\n")
+    lode("add", "raw.csv", cwd=git_repo)
+    (git_repo / "dvc.yaml").write_text(
+        "stages:\n  count:\n    cmd: wc -l raw.csv > n.txt && echo ran >> log\n"
+        "    deps: [raw.csv]\n    outs: [n.txt]\n"
+    )
+    lode("repro", cwd=git_repo)
+    lode("remote", "add", "-d", "store", str(tmp_path / "remote"), cwd=git_repo)
+    lode("push", cwd=git_repo)
+    shutil.rmtree(git_repo / ".dvc" / "cache")
+    (git_repo / "raw.csv").unlink()
+    (git_repo / "n.txt").unlink()
+    out = lode("repro", "--pull", cwd=git_repo).stdout
+    assert "is cached - skipping run" in out
+    assert (git_repo / "log").read_text() == "ran\n"  # restored, not run again
+    assert (git_repo / "raw.csv").read_text() == "a,b\n1,2\n"
