@@ -14,7 +14,7 @@ COMMON = {"url", "jobs", "verify", "push", "worktree", "version_aware"}
 # Secret-looking option names refused in a tracked file, whichever plugin is asked.
 SECRET_WORDS = ("secret", "token", "password", "webhook", "access_key", "auth_header")
 NOT_SECRET = COMMON | {"endpointurl", "region", "profile", "credentialpath", "keyfile", "user",
-                       "auth", "ssl_verify", "use_ssl"}
+                       "auth", "ssl_verify", "use_ssl", "ask_password"}
 
 
 class SecretInConfigError(ConfigError):

@@ -24,7 +24,7 @@ class TransferResult:
         self.failed: list[tuple[str, str, str]] = []  # (md5, path, why)
 
 
-def _retry(fn, *args) -> None:
+def _retry(fn, *args):
     for attempt in range(RETRIES):
         try:
             return fn(*args)
@@ -32,6 +32,11 @@ def _retry(fn, *args) -> None:
             if attempt == RETRIES - 1:
                 raise
             time.sleep(0.25 * 2**attempt)
+
+
+def exists(remote: Remote, keys: list[str]) -> set[str]:
+    """The batch existence query, retried like every other remote call."""
+    return _retry(remote.exists_many, keys)
 
 
 def _run(jobs: int, items: list, fn, desc: str) -> list:
@@ -63,7 +68,7 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     local = [m for m in files if repo.odb.exists(m)]
     result.failed += [(m, used.paths.get(m, ""), "missing from the local cache")
                       for m in files if m not in set(local)]
-    on_remote = remote.exists_many(object_key(m) for m in [*local, *used.dirs])
+    on_remote = exists(remote, [object_key(m) for m in [*local, *used.dirs]])
     todo = [m for m in local if object_key(m) not in on_remote]
     result.present += len(local) - len(todo)
 
