@@ -7,7 +7,8 @@ import os
 import shutil
 from collections.abc import Iterable, Iterator
 
-from lode.atomic import tmp_name
+from lode.atomic import create_atomic, tmp_name
+from lode.hashing import SMALL
 from lode.remotes import FILES_PREFIX, Capabilities, Remote, RemoteError, RemoteMissing
 
 
@@ -21,6 +22,7 @@ class LocalRemote(Remote):
         # DVC resolves a relative remote path against the config file's directory (.dvc/)
         base = config.get("_config_dir", os.getcwd())
         self.root = os.path.normpath(os.path.join(base, os.path.expanduser(path)))
+        self._dirs: set[str] = set()
 
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
@@ -41,9 +43,19 @@ class LocalRemote(Remote):
             return present
         return {k for k in keys if os.path.isfile(self._path(k))}
 
+    def _mkdir(self, d: str) -> None:
+        if d not in self._dirs:
+            os.makedirs(d, exist_ok=True)
+            self._dirs.add(d)
+
     def upload(self, local_path: str, key: str) -> None:
         dest = self._path(key)
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        self._mkdir(os.path.dirname(dest))
+        if os.path.getsize(local_path) < SMALL:
+            # one read, then an anonymous file linked into place: no temporary name
+            with open(local_path, "rb") as f:
+                create_atomic(dest, f.read(), 0o444)
+            return
         tmp = tmp_name(dest)
         try:
             shutil.copyfile(local_path, tmp)

@@ -36,7 +36,7 @@ _DENIED = {"AccessDenied", "403", "Forbidden", "AllAccessDisabled", "AccountProb
 _BAD_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
                     "ExpiredToken", "TokenRefreshRequired", "InvalidClientTokenId"}
 _TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
-              "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable"}
+              "InternalError", "ServiceUnavailable"}
 _UPLOAD_ARGS = {"sse": "ServerSideEncryption", "sse_kms_key_id": "SSEKMSKeyId", "acl": "ACL",
                 "grant_read": "GrantRead", "grant_read_acp": "GrantReadACP",
                 "grant_write_acp": "GrantWriteACP", "grant_full_control": "GrantFullControl"}
@@ -45,9 +45,7 @@ _CREDENTIALS_HINT = ("Check access_key_id / secret_access_key (in .dvc/config.lo
 
 
 def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in ("true", "1", "yes", "on")
+    return default if not value else value.strip().lower() in ("true", "1", "yes", "on")
 
 
 def _int(value: str | None, default: int) -> int:
@@ -91,7 +89,8 @@ class S3Remote(Remote):
             raise RemoteError(f"remote '{name}': '{url}' is not an s3://BUCKET/PATH URL.")
         self.bucket = bucket
         self.root = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.jobs = max(1, _int(config.get("jobs"), self.capabilities.jobs))
+        self.jobs = max(1, _int(config.get("jobs"), type(self).capabilities.jobs))
+        self.capabilities = Capabilities(jobs=self.jobs)  # the remote's `jobs`, as in DVC
         self._where = f"remote '{name}' (s3://{bucket}/{self.root})"
         self._put_args = {arg: config[opt] for opt, arg in _UPLOAD_ARGS.items() if config.get(opt)}
         self._sse_c: dict[str, Any] = {}
@@ -117,12 +116,6 @@ class S3Remote(Remote):
                     self._client = self._make_client()
             return self._client
 
-    def _path_option(self, key: str) -> str | None:
-        value = self.config.get(key)
-        if not value:
-            return None  # DVC resolves these against the config file's directory
-        return os.path.join(self.config.get("_config_dir", ""), os.path.expanduser(value))
-
     def _make_client(self) -> Any:
         import boto3.session
         import botocore.session
@@ -133,17 +126,19 @@ class S3Remote(Remote):
         core = botocore.session.Session()
         for option, variable in (("credentialpath", "credentials_file"),
                                  ("configpath", "config_file")):
-            if self._path_option(option):
-                core.set_config_variable(variable, self._path_option(option))
+            if c.get(option):  # DVC reads these relative to the config file's directory
+                core.set_config_variable(variable, os.path.join(
+                    c.get("_config_dir", ""), os.path.expanduser(c[option])))
         session = boto3.session.Session(
             botocore_session=core, profile_name=c.get("profile") or None,
             aws_access_key_id=c.get("access_key_id") or None,
             aws_secret_access_key=c.get("secret_access_key") or None,
             aws_session_token=c.get("session_token") or None)
         settings: dict[str, Any] = dict(
-            # one connection per thread that may be in a request at once (the caller's
-            # jobs, exists_many's pool, large-file parts), so none waits or is discarded
-            max_pool_connections=max(self.jobs, 16) + LARGE_CONCURRENCY + 8,
+            # a connection for every thread that may be in a request at once (the caller's
+            # -j, up to 64, or exists_many's pool; large-file parts), so none waits and
+            # urllib3 never discards one with a logged warning
+            max_pool_connections=max(self.jobs, 64) + LARGE_CONCURRENCY,
             retries={"mode": "standard", "total_max_attempts": 3},
             connect_timeout=_int(c.get("connect_timeout"), 10),
             read_timeout=_int(c.get("read_timeout"), 60))
@@ -189,6 +184,7 @@ class S3Remote(Remote):
     def _mapped(self, doing: str, key: str | None = None) -> Iterator[None]:
         """botocore's exceptions -> RemoteMissing / TransientError / RemoteError."""
         from botocore.exceptions import BotoCoreError, ClientError
+        from s3transfer.exceptions import RetriesExceededError  # a large download's stream
 
         try:
             yield
@@ -196,11 +192,9 @@ class S3Remote(Remote):
             raise self._client_error(e, doing, key) from None
         except BotoCoreError as e:
             raise self._core_error(e, doing) from None
-        except Exception as e:
-            if type(e).__name__ == "RetriesExceededError":  # s3transfer's, on a broken stream
-                raise TransientError(f"{doing} on {self._where} kept failing: "
-                                     f"{self._clean(str(e))}.") from None
-            raise
+        except RetriesExceededError as e:
+            raise TransientError(f"{doing} on {self._where} kept failing: "
+                                 f"{self._clean(str(e))}.") from None
 
     def _client_error(self, e: Any, doing: str, key: str | None) -> RemoteError:
         err, meta = e.response.get("Error", {}), e.response.get("ResponseMetadata", {})
@@ -253,8 +247,6 @@ class S3Remote(Remote):
     def _head_many(self, keys: set[str]) -> set[str]:
         if not keys:
             return set()
-        if len(keys) == 1:
-            return {k for k in keys if self._head(k)}
         from concurrent.futures import ThreadPoolExecutor
 
         ordered = sorted(keys)
@@ -360,8 +352,8 @@ class S3Remote(Remote):
     def delete_many(self, keys: Iterable[str]) -> None:
         """Delete in batches of 1,000 (S3's limit per request); absent keys are fine."""
         todo = sorted(set(keys))
-        for i in range(0, len(todo), PAGE):
-            batch = [{"Key": self.root + k} for k in todo[i:i + PAGE]]
+        for i in range(0, len(todo), 1000):
+            batch = [{"Key": self.root + k} for k in todo[i:i + 1000]]
             with self._mapped("a delete"):
                 resp = self._s3.delete_objects(Bucket=self.bucket,
                                                Delete={"Objects": batch, "Quiet": True})

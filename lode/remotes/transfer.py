@@ -65,9 +65,10 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     inner, problems = expand(repo, used)
     result.failed += [(m, used.paths.get(m, ""), why) for m, why in problems]
     files = inner | used.files
-    local = [m for m in files if repo.odb.exists(m)]
-    result.failed += [(m, used.paths.get(m, ""), "missing from the local cache")
-                      for m in files if m not in set(local)]
+    local, absent = [], []
+    for m in files:
+        (local if repo.odb.exists(m) else absent).append(m)
+    result.failed += [(m, used.paths.get(m, ""), "missing from the local cache") for m in absent]
     on_remote = exists(remote, [object_key(m) for m in [*local, *used.dirs]])
     todo = [m for m in local if object_key(m) not in on_remote]
     result.present += len(local) - len(todo)
