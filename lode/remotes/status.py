@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 
 from lode.remotes import Remote, object_key
-from lode.remotes.transfer import exists
+from lode.remotes.transfer import exists_by_dirs
 from lode.remotes.used import Used, expand
 
 
 def cloud_status(repo, remote: Remote, used: Used) -> dict[str, str]:
     inner, _ = expand(repo, used)
     objects = sorted(inner | used.files | used.dirs)
-    on_remote = exists(remote, [object_key(m) for m in objects])
+    on_remote = exists_by_dirs(repo, remote, used, sorted(inner | used.files))
     report: dict[str, str] = {}
     for md5 in objects:
         local, there = repo.odb.exists(md5), object_key(md5) in on_remote

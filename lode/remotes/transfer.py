@@ -39,6 +39,23 @@ def exists(remote: Remote, keys: list[str]) -> set[str]:
     return _retry(remote.exists_many, keys)
 
 
+def exists_by_dirs(repo, remote: Remote, used: Used, files: list[str]) -> set[str]:
+    """Which of the `.dir` manifests and `files` the remote holds. A manifest goes up only
+    after all of its files (push orders it so, and so does DVC), so a manifest found on the
+    remote vouches for its files: one HEAD instead of listing 20,000 keys. Files outside
+    those directories are asked about one by one in a batch."""
+    from lode.tree import parse_manifest
+
+    dirs = [object_key(d) for d in used.dirs]
+    present = exists(remote, dirs) if dirs else set()
+    vouched: set[str] = set()
+    for d in used.dirs:
+        if object_key(d) in present and repo.odb.exists(d):
+            vouched.update(m for _, m in parse_manifest(repo.odb.read_verified(d)))
+    ask = [object_key(m) for m in files if m not in vouched]
+    return present | {object_key(m) for m in vouched} | (exists(remote, ask) if ask else set())
+
+
 def _run(jobs: int, items: list, fn, desc: str) -> list:
     from lode.hashing import parallel_map
 
@@ -69,7 +86,7 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     for m in files:
         (local if repo.odb.exists(m) else absent).append(m)
     result.failed += [(m, used.paths.get(m, ""), "missing from the local cache") for m in absent]
-    on_remote = exists(remote, [object_key(m) for m in [*local, *used.dirs]])
+    on_remote = exists_by_dirs(repo, remote, used, local)
     todo = [m for m in local if object_key(m) not in on_remote]
     result.present += len(local) - len(todo)
 

@@ -1,5 +1,6 @@
 """A real S3 server for the remote tests: moto's standalone server on 127.0.0.1.
 
+- ``aws_env`` (autouse): the credentials moto takes (``testing``), nothing from ``~/.aws``.
 - ``s3_endpoint``: the URL of one server shared by the session (started on first use).
 - ``s3_bucket``: a fresh, empty bucket on it for one test.
 - ``s3_client``: a plain boto3 client on it, to look behind the remote's back.
@@ -91,18 +92,26 @@ class MotoServer:
                 self.proc.wait(5)
 
 
-@pytest.fixture(scope="session")
-def aws_env() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in ENV.items():
-            mp.setenv(k, v)
-        for k in UNSET:
-            mp.delenv(k, raising=False)
-        yield
+def client(service: str, endpoint: str):
+    """A boto3 client that needs nothing from the environment."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=Config(max_pool_connections=32))
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    for k in UNSET:
+        monkeypatch.delenv(k, raising=False)
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint(aws_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = MotoServer(tmp_path_factory.mktemp("moto") / "moto_server.log")
     try:
         yield server.url
@@ -112,13 +121,9 @@ def s3_endpoint(aws_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture(scope="session")
 def s3_client(s3_endpoint: str):
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client("s3", endpoint_url=s3_endpoint,
-                          config=Config(max_pool_connections=32))
-    yield client
-    client.close()
+    s3 = client("s3", s3_endpoint)
+    yield s3
+    s3.close()
 
 
 @pytest.fixture
@@ -139,19 +144,17 @@ class AuthServer:
     policy, in whose name `bucket` was made."""
 
     def __init__(self, server: MotoServer) -> None:
-        import boto3
-
         self.url = server.url
-        iam = boto3.client("iam", endpoint_url=self.url, region_name="us-east-1")
+        iam = client("iam", self.url)
         iam.create_user(UserName="lode")
         key = iam.create_access_key(UserName="lode")["AccessKey"]
         self.key_id, self.secret = key["AccessKeyId"], key["SecretAccessKey"]
         self.bucket = "lode-auth"
-        boto3.client("s3", endpoint_url=self.url).create_bucket(Bucket=self.bucket)
+        client("s3", self.url).create_bucket(Bucket=self.bucket)
 
 
 @pytest.fixture(scope="session")
-def moto_auth(aws_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+def moto_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
     # The first 3 AWS actions go unchecked: they make the user, its key and the bucket.
     server = MotoServer(tmp_path_factory.mktemp("moto-auth") / "moto_server.log",
                         env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
