@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "pull": ("remote", "run_pull", "Download the data the workspace references, and check it out."),
     "fetch": ("remote", "run_fetch", "Download the data the workspace references into the cache."),
     "gc": ("data", "run_gc", "Remove cache (and remote) objects nothing references."),
+    "doctor": ("remote", "run_doctor", "Check the setup: secrets in tracked files, remotes."),
     "config": ("config", "run_config", "Get or set a configuration option."),
     "cache": ("config", "run_cache", "Cache location and integrity check."),
 }

@@ -138,3 +138,31 @@ def run_fetch(args) -> int:
 
 def run_pull(args) -> int:
     return _transfer(args, "pulled")
+
+
+def run_doctor(args) -> int:
+    """Findings about the repository's setup, one line each; exit 1 when any is a problem."""
+    import os
+
+    from lode import gitignore
+    from lode.remotes.config import listing, tracked_secrets
+
+    repo = Repo.find()
+    problems = [
+        f"{name} is a secret in the tracked .dvc/config: move it with 'lode remote modify "
+        "--local' and remove it from Git history."
+        for name in tracked_secrets(repo)
+    ]
+    local = os.path.join(repo.dvc_dir, "config.local")
+    if os.path.exists(local) and not gitignore.git_ignores(repo.root, local):
+        problems.append(".dvc/config.local is not ignored by Git: secrets in it could be "
+                        "committed (add '/config.local' to .dvc/.gitignore).")
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    remotes = listing(repo)
+    default = repo.config.get("core", "remote")
+    say(args, f"remotes: {', '.join(n for n, _ in remotes) or 'none'}; default: "
+              f"{default or 'none'}")
+    if not problems:
+        say(args, "No problems found.")
+    return 1 if problems else 0

@@ -163,3 +163,14 @@ def test_repro_pull_fetches_inputs_then_restores(git_repo, lode, tmp_path):
     assert "is cached - skipping run" in out
     assert (git_repo / "log").read_text() == "ran\n"  # restored, not run again
     assert (git_repo / "raw.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_doctor_and_status_name_a_tracked_secret_without_printing_it(repo, lode):
+    assert lode("doctor", cwd=repo).returncode == 0
+    with open(repo / ".dvc" / "config", "a") as f:
+        f.write("['remote \"old\"']\n    url = s3://b/p\n    secret_access_key = hunter2\n")
+    proc = lode("doctor", cwd=repo, check=False)
+    assert proc.returncode == 1 and "remote.old.secret_access_key" in proc.stdout
+    status = lode("status", cwd=repo)
+    assert "remote.old.secret_access_key" in status.stderr
+    assert "hunter2" not in proc.stdout + proc.stderr + status.stdout + status.stderr
