@@ -6,6 +6,8 @@ setting one without `--local` is refused with how to do it right.
 
 from __future__ import annotations
 
+import os
+
 from lode.errors import ConfigError
 from lode.remotes import Remote, plugin_for
 
@@ -44,6 +46,9 @@ def is_secret(key: str, plugin: type[Remote] | None = None) -> bool:
 
 def add(repo, name: str, url: str, default: bool, local: bool, force: bool) -> None:
     plugin_for(url)  # an unknown scheme is refused before anything is written
+    if "://" not in url and not os.path.isabs(os.path.expanduser(url)):
+        # as DVC: a relative directory is typed from here but stored from .dvc/
+        url = os.path.relpath(os.path.abspath(url), repo.dvc_dir)
     level = "local" if local else "repo"
     cfg = repo.config
     if name in _names(cfg) and not force:
