@@ -174,3 +174,14 @@ def test_doctor_and_status_name_a_tracked_secret_without_printing_it(repo, lode)
     status = lode("status", cwd=repo)
     assert "remote.old.secret_access_key" in status.stderr
     assert "hunter2" not in proc.stdout + proc.stderr + status.stdout + status.stderr
+
+
+def test_relative_remote_is_stored_from_dvc_dir_as_dvc_does(git_repo, lode, tmp_path):
+    lode("init", cwd=git_repo)
+    (git_repo / "sub").mkdir()
+    lode("remote", "add", "rel", "../store", cwd=git_repo / "sub")
+    assert "url = ../store\n" in (git_repo / ".dvc" / "config").read_text()
+    (git_repo / "a.txt").write_text("a\n")
+    lode("add", "a.txt", cwd=git_repo)
+    lode("push", "-r", "rel", cwd=git_repo)
+    assert (git_repo / "store" / "files" / "md5").is_dir()
