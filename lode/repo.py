@@ -41,6 +41,11 @@ class Repo:
         return Config(self.dvc_dir)
 
     @cached_property
+    def scm(self) -> bool:
+        """Whether the repository works with Git (core.no_scm unset)."""
+        return self.config.get("core", "no_scm", "false").lower() not in ("true", "1", "yes")
+
+    @cached_property
     def cache_dir(self) -> str:
         configured = self.config.get("cache", "dir")
         if not configured:

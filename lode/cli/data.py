@@ -8,10 +8,6 @@ from lode.cli.output import say
 from lode.repo import Repo
 
 
-def _scm(repo: Repo) -> bool:
-    return repo.config.get("core", "no_scm", "false").lower() not in ("true", "1", "yes")
-
-
 def _writer(func):
     """Run an operation under the repository lock."""
 
@@ -31,10 +27,10 @@ def _writer(func):
 def run_add(args, repo: Repo) -> int:
     from lode.workspace.add import add
 
-    results = add(repo, args.targets, scm=_scm(repo))
+    results = add(repo, args.targets, scm=repo.scm)
     for r in results:
         say(args, f"{'Added' if r.changed else 'Unchanged'} {r.output} -> {r.pointer}")
-    if _scm(repo) and any(r.changed for r in results):
+    if repo.scm and any(r.changed for r in results):
         files = sorted({r.pointer for r in results if r.changed})
         files += sorted({r.gitignore for r in results if r.gitignore})
         say(args, "\nTo track the changes with git, run:\n\n\tgit add " + " ".join(files))

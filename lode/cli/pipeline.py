@@ -9,10 +9,6 @@ from lode.cli.output import say
 from lode.repo import Repo
 
 
-def _scm(repo: Repo) -> bool:
-    return repo.config.get("core", "no_scm", "false").lower() not in ("true", "1", "yes")
-
-
 def _listener(args):
     """Stage events as lines. Stages run in doit's threads, and doit swaps sys.stdout
     around every action, so lines go straight to the file descriptors, whole, under a
@@ -83,7 +79,7 @@ def run_repro(args) -> int:
             result = repro.repro(
                 repo, project, stages, force=args.force,
                 jobs=args.jobs or default_jobs(), keep_going=args.keep_going,
-                run_cache=not args.no_run_cache, scm=_scm(repo), listener=_listener(args),
+                run_cache=not args.no_run_cache, scm=repo.scm, listener=_listener(args),
             )
     finally:
         repo.close()
@@ -104,6 +100,6 @@ def run_repro(args) -> int:
         say(args, f"\n{len(result.outcomes)} stages: {summary}.")
         files = [os.path.relpath(p) for p in result.lockfiles]
         files += sorted({os.path.relpath(g) for g in result.gitignores})
-        if _scm(repo) and files:
+        if repo.scm and files:
             say(args, "To track the changes with git, run:\n\n\tgit add " + " ".join(files))
     return 0

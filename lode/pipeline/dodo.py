@@ -49,6 +49,5 @@ def task_stages():
         project = load_project(_repo)
     except LodeError as e:  # doit prints this as one ERROR line, not a traceback
         raise InvalidDodoFile(str(e)) from None
-    scm = _repo.config.get("core", "no_scm", "false").lower() not in ("true", "1", "yes")
-    plan = Plan(_repo, project, project.topological(), scm=scm, lock=_lock)
+    plan = Plan(_repo, project, project.topological(), scm=_repo.scm, lock=_lock)
     yield from plan.task_dicts()

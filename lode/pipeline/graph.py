@@ -240,6 +240,13 @@ class Project:
         return order
 
     # -- lock files --------------------------------------------------------------------
+    def recorded_outs(self, stage: Stage) -> list[dict]:
+        """The lock records of the stage's cached outputs that have a hash."""
+        entry = self.lockfile(stage).get(stage.name) or {}
+        cached = {o.path for o in stage.outs if o.cache}
+        return [r for r in entry.get("outs") or []
+                if isinstance(r, dict) and r.get("path") in cached and r.get("md5")]
+
     def lockfile(self, stage: Stage) -> Lockfile:
         path = os.path.join(os.path.dirname(stage.dvcfile), dvcfile.LOCKFILE)
         lock = self._locks.get(path)

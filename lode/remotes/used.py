@@ -21,20 +21,18 @@ class Used:
         (self.dirs if md5.endswith(".dir") else self.files).add(md5)
         self.paths.setdefault(md5, path)
 
+    def add_pointer(self, repo, pointer) -> None:
+        for out in pointer.outs:
+            if out.cached and out.md5 and not out.legacy:
+                self.add(out.md5, repo.rel(pointer.out_abspath(out)))
+
+    def add_stages(self, repo, project, stages) -> None:
+        for stage in stages:
+            for rec in project.recorded_outs(stage):
+                self.add(rec["md5"], repo.rel(stage.abspath(rec["path"])))
+
     def __len__(self) -> int:
         return len(self.files) + len(self.dirs)
-
-
-def _stage_outs(repo, project, stages) -> list[tuple[str, str]]:
-    """(md5, repo-relative path) of the cached outputs recorded for `stages`."""
-    found = []
-    for stage in stages:
-        entry = project.lockfile(stage).get(stage.name) or {}
-        cached = {o.path for o in stage.outs if o.cache}
-        for rec in entry.get("outs") or []:
-            if isinstance(rec, dict) and rec.get("path") in cached and rec.get("md5"):
-                found.append((rec["md5"], repo.rel(stage.abspath(rec["path"]))))
-    return found
 
 
 def collect(repo, targets: list[str] | None = None) -> Used:
@@ -57,11 +55,8 @@ def collect(repo, targets: list[str] | None = None) -> Used:
         pointers = chosen
     used = Used()
     for p in pointers:
-        for out in p.outs:
-            if out.cached and out.md5 and not out.legacy:
-                used.add(out.md5, repo.rel(p.out_abspath(out)))
-    for md5, path in _stage_outs(repo, project, stages):
-        used.add(md5, path)
+        used.add_pointer(repo, p)
+    used.add_stages(repo, project, stages)
     return used
 
 
@@ -99,10 +94,6 @@ def for_stages(repo, project, stages) -> tuple[Used, list[str]]:
     from lode.workspace.targets import pointer_for
 
     for target in pointer_targets:
-        p, _ = pointer_for(repo, os.path.join(repo.root, target))
-        for out in p.outs:
-            if out.cached and out.md5 and not out.legacy:
-                used.add(out.md5, repo.rel(p.out_abspath(out)))
-    for md5, path in _stage_outs(repo, project, stages):
-        used.add(md5, path)
+        used.add_pointer(repo, pointer_for(repo, os.path.join(repo.root, target))[0])
+    used.add_stages(repo, project, stages)
     return used, [os.path.join(repo.root, t) for t in pointer_targets]

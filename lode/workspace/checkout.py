@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lode.errors import CheckoutError, ModifiedError
 from lode.workspace.targets import select_parts
-from lode.workspace.tree_ops import Plan, execute, plan_dir, plan_file
+from lode.workspace.tree_ops import execute, plan_dir, plan_file
 
 
 @dataclass
@@ -18,36 +18,35 @@ class CheckoutResult:
     failed: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _stage_plans(repo, targets: list[str] | None, relink: bool) -> tuple[list[Plan], list]:
+def _stage_plans(repo, targets: list[str] | None, relink: bool):
     """Plans for the cached outputs dvc.lock records (all stages, or the stage targets),
-    and the targets left for the pointers."""
+    and the pointers for the other targets (every pointer when there are no targets; the
+    scan that found the pipelines found them too)."""
     from lode.pipeline.graph import load_project
     from lode.workspace.status import is_stage_target
 
-    project = load_project(repo)
-    stages, rest = project.stages, targets
+    pointers: list = []
+    project = load_project(repo, pointers)
+    stages, parts = project.stages, [(p, None) for p in pointers]
     if targets:
         stage_targets = [t for t in targets if is_stage_target(project, t)]
         rest = [t for t in targets if t not in stage_targets]
         stages = project.resolve_targets(stage_targets) if stage_targets else []
+        parts = select_parts(repo, rest) if rest else []
     plans = []
     for stage in stages:
-        entry = project.lockfile(stage).get(stage.name) or {}
-        cached = {o.path for o in stage.outs if o.cache}
-        for rec in entry.get("outs") or []:
-            if not isinstance(rec, dict) or rec.get("path") not in cached or not rec.get("md5"):
-                continue
+        for rec in project.recorded_outs(stage):
             path = stage.abspath(rec["path"])
             if rec["md5"].endswith(".dir"):
                 plans.append(plan_dir(repo, path, rec["md5"], relink))
             else:
                 plans.append(plan_file(repo, path, rec["md5"], bool(rec.get("isexec")), relink))
-    return plans, rest
+    return plans, parts
 
 
 def checkout(repo, targets: list[str] | None, force: bool = False, relink: bool = False):
-    plans, rest = _stage_plans(repo, targets, relink)
-    for pointer, inner in select_parts(repo, rest) if rest is None or rest else []:
+    plans, parts = _stage_plans(repo, targets, relink)
+    for pointer, inner in parts:
         for out in pointer.outs:
             if not out.cached or not out.md5:
                 continue

@@ -7,7 +7,6 @@ side virtual environment by .ci/run.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import stat
@@ -15,22 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.pipeline_helpers import status_json
+
 pytestmark = pytest.mark.dvc
 
 DVC_CLEAN = "Data and pipelines are up to date."
 N_DIR_FILES = 1000
 
 
-def status_json(runner, repo: Path, *targets: str) -> dict:
-    proc = runner("status", "--json", *targets, cwd=repo, check=False)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    try:
-        return json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail(
-            f"status --json printed no JSON (exit {proc.returncode})\n"
-            f"stdout: {proc.stdout!r}\nstderr: {proc.stderr}"
-        )
 
 
 def assert_lode_clean(lode, repo: Path) -> None:
