@@ -675,7 +675,7 @@ def test_doit_list_info_and_run(make, lode, doit, log):
     assert info.returncode != 0
     assert "changed params: train.C" in info.stdout, info.stdout
 
-    lode("repro", cwd=repo)
+    lode("repro", "-j", "1", cwd=repo)  # serial: the log order below is the run order
     info = doit("info", "a", cwd=repo)
     assert info.returncode == 0 and "up-to-date" in info.stdout, info.stdout
     assert log_lines(log)[:3] == ["a", "b", "a"]  # b: a.txt did not change
