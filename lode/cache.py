@@ -93,6 +93,13 @@ class ObjectStore:
             raise
         return True
 
+    def adopt_bytes(self, md5: str, data: bytes) -> bool:
+        """`adopt` for bytes already in memory."""
+        if hashlib.md5(data).hexdigest() != (md5[:-4] if md5.endswith(".dir") else md5):
+            return False
+        self.add_bytes(md5, data)
+        return True
+
     def add_bytes(self, md5: str, data: bytes) -> None:
         dest = self.path(md5)
         self._mkdir(os.path.dirname(dest))

@@ -67,22 +67,25 @@ def parallel_map(
     """`[fn(x) for x in items]` on a thread pool, in chunks so 20,000 tiny items do not
     each pay for a future; `desc` labels the progress bar shown on long work."""
     jobs = jobs or default_jobs()
-    if len(items) < 64 or jobs == 1:
+    if len(items) < 64:
         return [fn(x) for x in items]
-    from concurrent.futures import ThreadPoolExecutor
-
     from lode import progress
 
     n = max(16, len(items) // (jobs * 8))
     chunks = [items[i : i + n] for i in range(0, len(items), n)]
-    with progress.bar(len(items), desc) as bar, ThreadPoolExecutor(jobs) as pool:
+    with progress.bar(len(items), desc) as bar:
 
         def run(chunk: Sequence[T]) -> list[R]:
             out = [fn(x) for x in chunk]
             bar.update(len(chunk))
             return out
 
-        return [r for part in pool.map(run, chunks) for r in part]
+        if jobs == 1:  # the bar still moves
+            return [r for chunk in chunks for r in run(chunk)]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(jobs) as pool:
+            return [r for part in pool.map(run, chunks) for r in part]
 
 
 def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0) -> tuple[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lode.cli.output import say
+from lode.cli.output import say, warn
 from lode.repo import Repo
 
 
@@ -158,7 +158,7 @@ def run_gc(args) -> int:
         with repo.lock():
             keep = gc.referenced(repo, args.workspace, args.all_branches, args.all_tags,
                                  args.all_commits)
-            local = gc.unused_local(repo, keep)
+            unknown = gc.expand_dirs(repo, keep)
             remote, keys = None, []
             if args.cloud:
                 from lode.remotes.config import open_remote
@@ -166,7 +166,12 @@ def run_gc(args) -> int:
                 remote = open_remote(repo, args.remote)
                 if not remote.capabilities.delete:
                     raise LodeError(f"remote '{remote.name}' cannot delete objects.")
+                gc.expand_dirs_from(repo, remote, keep, unknown)
                 keys = gc.unused_remote(remote, keep)
+            elif unknown:
+                warn(f"{len(unknown)} referenced directory manifest(s) are not in the "
+                     "cache: their files cannot be told from unused ones here.")
+            local = gc.unused_local(repo, keep)
             total = sum(size for _, _, size in local)
             say(args, f"{len(local)} unused object(s) in the cache ({_size(total)})"
                 + (f", {len(keys)} on remote '{remote.name}'" if remote else "") + ".")
@@ -187,8 +192,8 @@ def run_gc(args) -> int:
                     say(args, "Nothing removed.")
                     return 0
             gc.remove_local(local)
-            for key in keys:
-                remote.delete(key)
+            if keys:
+                remote.delete_many(keys)
             say(args, f"Removed {len(local)} object(s)"
                 + (f" and {len(keys)} from '{remote.name}'" if remote else "") + ".")
     finally:

@@ -65,12 +65,24 @@ class Remote:
         RemoteMissing when it is not there."""
         raise NotImplementedError
 
+    def read_small(self, key: str) -> bytes | None:
+        """The whole object when it is small (under `lode.hashing.SMALL`), else None and the
+        caller downloads it to a file. Optional: most objects of a dataset are small, and a
+        plugin that hands their bytes over spares a temporary file, a rename and a second
+        read for the md5 on every one. RemoteMissing when it is not there."""
+        return None
+
     def list(self, prefix: str = FILES_PREFIX) -> Iterator[str]:
         """Every key under `prefix`."""
         raise NotImplementedError
 
     def delete(self, key: str) -> None:
         raise NotImplementedError
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Delete every key; a plugin whose store deletes in batches overrides this."""
+        for key in keys:
+            self.delete(key)
 
     def close(self) -> None:
         pass

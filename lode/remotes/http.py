@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from lode.hashing import SMALL
 from lode.remotes import (
     FILES_PREFIX,
     Capabilities,
@@ -277,6 +278,16 @@ class HTTPRemote(Remote):
             except OSError:
                 pass
             raise
+
+    def read_small(self, key: str) -> bytes | None:
+        doing = f"downloading '{key}'"
+        with self._network(doing):
+            with self._session().get(self._url(key), timeout=self.timeout, stream=True) as r:
+                self._check(r, key, doing)
+                size = r.headers.get("Content-Length", "")
+                if not size.isdigit() or int(size) >= SMALL:
+                    return None  # unknown or large: download() streams it to a file
+                return r.content
 
     def list(self, prefix: str = FILES_PREFIX) -> Iterator[str]:
         raise RemoteError(f"remote '{self.name}' is an HTTP remote, and HTTP cannot list "

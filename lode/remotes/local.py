@@ -8,8 +8,42 @@ import shutil
 from collections.abc import Iterable, Iterator
 
 from lode.atomic import create_atomic, tmp_name
-from lode.hashing import SMALL
+from lode.hashing import SMALL, read_all
 from lode.remotes import FILES_PREFIX, Capabilities, Remote, RemoteError, RemoteMissing
+
+# Filesystems where each file operation is a network round trip: threads overlap the waits.
+NETWORK_FS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "gpfs",
+    "beegfs", "afs", "ocfs2", "gfs2", "virtiofs", "fuse.sshfs", "fuse.s3fs", "fuse.gcsfuse",
+    "fuse.rclone", "fuse.glusterfs", "fuse.cephfs", "fuse.juicefs", "fuse.goofys",
+})
+
+
+def fs_type(path: str, mounts: str = "/proc/self/mounts") -> str:
+    """The type of the filesystem holding `path` (its deepest mount point), '' if unknown."""
+    path = os.path.realpath(path)  # a remote that does not exist yet still has a parent
+    try:
+        with open(mounts, encoding="utf-8", errors="replace") as f:
+            table = [line.split() for line in f]
+    except OSError:
+        return ""
+    best, kind = "", ""
+    for fields in table:
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind
+
+
+def default_jobs(root: str) -> int:
+    """Copying small files on a local disk is system calls, and threads only contend for
+    the same kernel locks and the GIL (measured: one thread pushes 20,000 files in 60%
+    of the time two take, on two cores); on a network mount each call waits on a round
+    trip, and eight in flight hide it."""
+    return 8 if fs_type(root) in NETWORK_FS else 1
 
 
 class LocalRemote(Remote):
@@ -23,6 +57,9 @@ class LocalRemote(Remote):
         base = config.get("_config_dir", os.getcwd())
         self.root = os.path.normpath(os.path.join(base, os.path.expanduser(path)))
         self._dirs: set[str] = set()
+        jobs = str(config.get("jobs") or "")
+        self.capabilities = Capabilities(
+            jobs=int(jobs) if jobs.isdigit() and int(jobs) > 0 else default_jobs(self.root))
 
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
@@ -76,6 +113,17 @@ class LocalRemote(Remote):
             shutil.copyfile(self._path(key), local_path)
         except FileNotFoundError:
             raise RemoteMissing(f"'{key}' is not on remote '{self.name}'.") from None
+
+    def read_small(self, key: str) -> bytes | None:
+        try:
+            fd = os.open(self._path(key), os.O_RDONLY)
+        except FileNotFoundError:
+            raise RemoteMissing(f"'{key}' is not on remote '{self.name}'.") from None
+        try:
+            size = os.fstat(fd).st_size
+            return read_all(fd, size) if size < SMALL else None
+        finally:
+            os.close(fd)
 
     def list(self, prefix: str = FILES_PREFIX) -> Iterator[str]:
         base = self._path(prefix.rstrip("/"))

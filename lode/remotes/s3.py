@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from lode.hashing import SMALL
 from lode.remotes import (
     FILES_PREFIX,
     Capabilities,
@@ -336,6 +337,14 @@ class S3Remote(Remote):
             with body, open(local_path, "wb") as f:
                 for chunk in body.iter_chunks(MiB):
                     f.write(chunk)
+
+    def read_small(self, key: str) -> bytes | None:
+        with self._mapped("a download", key):
+            resp = self._s3.get_object(Bucket=self.bucket, Key=self.root + key, **self._sse_c)
+            with resp["Body"] as body:
+                if resp.get("ContentLength", SMALL) >= SMALL:
+                    return None  # download() streams it to a file, ranged when large
+                return body.read()
 
     def list(self, prefix: str = FILES_PREFIX) -> Iterator[str]:
         with self._mapped("a listing"):

@@ -87,7 +87,7 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
         (local if repo.odb.exists(m) else absent).append(m)
     result.failed += [(m, used.paths.get(m, ""), "missing from the local cache") for m in absent]
     on_remote = exists_by_dirs(repo, remote, used, local)
-    todo = [m for m in local if object_key(m) not in on_remote]
+    todo = sorted(m for m in local if object_key(m) not in on_remote)
     result.present += len(local) - len(todo)
 
     def up(md5: str) -> str | None:
@@ -121,8 +121,14 @@ def _dir_incomplete(repo, d: str, missing: set[str]) -> bool:
     return any(m in missing for _, m in parse_manifest(repo.odb.read_verified(d)))
 
 
-def _download(repo, remote: Remote, md5: str) -> str | None:
+def download_object(repo, remote: Remote, md5: str) -> str | None:
+    """Fetch one object into the cache, verified; None, or why it failed."""
     def get() -> None:
+        data = remote.read_small(object_key(md5))
+        if data is not None:
+            if not repo.odb.adopt_bytes(md5, data):
+                raise _Corrupt
+            return
         tmp = repo.odb.staging_path(md5)
         try:
             remote.download(object_key(md5), tmp)
@@ -150,16 +156,17 @@ def fetch(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     dirs = [d for d in used.dirs if not repo.odb.exists(d)]
     result.present += len(used.dirs) - len(dirs)
     for d in dirs:
-        why = _download(repo, remote, d)
+        why = download_object(repo, remote, d)
         if why:
             result.failed.append((d, used.paths.get(d, ""), why))
         else:
             result.moved += 1
     inner, _ = expand(repo, used)  # manifests still missing were named just above
     files = inner | used.files
-    todo = [m for m in files if not repo.odb.exists(m)]
+    todo = sorted(m for m in files if not repo.odb.exists(m))
     result.present += len(files) - len(todo)
-    whys = _run(jobs, todo, lambda m: _download(repo, remote, m), f"Fetching from {remote.name}")
+    whys = _run(jobs, todo, lambda m: download_object(repo, remote, m),
+                f"Fetching from {remote.name}")
     for md5, why in zip(todo, whys, strict=True):
         if why:
             result.failed.append((md5, used.paths.get(md5, ""), why))

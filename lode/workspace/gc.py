@@ -86,13 +86,37 @@ def referenced(repo, workspace: bool, all_branches: bool, all_tags: bool,
             trees = [WorkspaceTree(repo)]
         for tree in trees:
             refs |= _tree_refs(tree)
-    refs |= _run_cache_refs(repo)
+    return refs | _run_cache_refs(repo)
+
+
+def expand_dirs(repo, refs: set[str]) -> set[str]:
+    """Add the files of every referenced directory to `refs`; return the manifests that
+    are not in the cache (or unreadable), whose files therefore cannot be told apart."""
+    unknown = set()
     for md5 in [m for m in refs if m.endswith(".dir")]:
         try:
             refs.update(m for _, m in parse_manifest(repo.odb.read_verified(md5)))
-        except Exception:  # a manifest we do not have keeps nothing else alive
-            continue
-    return refs
+        except Exception:
+            unknown.add(md5)
+    return unknown
+
+
+def expand_dirs_from(repo, remote, refs: set[str], unknown: set[str]) -> None:
+    """Bring the manifests missing from the cache from `remote` and expand them; a remote
+    gc that could not read one would delete that directory's files, so it refuses."""
+    from lode.remotes.transfer import download_object
+
+    for md5 in sorted(unknown):
+        download_object(repo, remote, md5)
+    still = expand_dirs(repo, refs)
+    if still:
+        names = ", ".join(sorted(still)[:3]) + (", ..." if len(still) > 3 else "")
+        raise GcError(
+            f"{len(still)} referenced directory manifest(s) are neither in the cache nor "
+            f"readable on remote '{remote.name}' ({names}); nothing was removed.",
+            "Without a manifest gc cannot tell which remote files that directory needs; "
+            "narrow the scope or restore the manifest first.",
+        )
 
 
 def unused_local(repo, keep: set[str]) -> list[tuple[str, str, int]]:
@@ -116,6 +140,8 @@ def remove_local(items: list[tuple[str, str, int]]) -> None:
 
 
 def unused_remote(remote, keep: set[str]) -> list[str]:
+    """Object keys on the remote not in `keep` (run-cache entries under `runs/` are not
+    listed: only `files/md5/` is ever collected)."""
     keys = []
     for key in remote.list(FILES_PREFIX):
         parts = key[len(FILES_PREFIX):].split("/")

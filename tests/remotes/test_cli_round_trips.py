@@ -3,13 +3,15 @@ configures them: `remote add`, `remote modify endpointurl`, credentials from the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.remotes.conftest import ENV
+from tests.remotes.conftest import ENV, MotoServer, client
 from tests.remotes.http_server import HTTPTestServer
 
 
@@ -46,6 +48,99 @@ def test_s3_round_trip(repo, lode, snapshot, s3_endpoint, s3_bucket):
     bad = lode("push", cwd=repo, env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""},
                check=False)
     assert "Traceback" not in bad.stderr
+
+
+def s3_remote(lode, repo: Path, bucket: str, endpoint: str) -> None:
+    lode("remote", "add", "-d", "s3r", f"s3://{bucket}/store", cwd=repo)
+    lode("remote", "modify", "s3r", "endpointurl", endpoint, cwd=repo)
+
+
+def key_of(data: bytes) -> str:
+    h = hashlib.md5(data).hexdigest()
+    return f"store/files/md5/{h[:2]}/{h[2:]}"
+
+
+def test_s3_corrupt_and_missing_objects_are_named_rest_pulled(repo, lode, s3_endpoint,
+                                                               s3_bucket, s3_client):
+    s3_remote(lode, repo, s3_bucket, s3_endpoint)
+    lode("push", cwd=repo)
+    model = b"model\n" * 5000
+    s3_client.put_object(Bucket=s3_bucket, Key=key_of(model), Body=b"tampered")
+    victim = next((repo / "data").rglob("*.bin"))
+    s3_client.delete_object(Bucket=s3_bucket, Key=key_of(victim.read_bytes()))
+    wipe(repo)
+    proc = lode("pull", cwd=repo, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "corrupt on the remote" in proc.stderr and "model.bin" in proc.stderr
+    assert "missing from the remote" in proc.stderr
+    assert not (repo / "model.bin").exists()  # nothing unverified reaches cache or workspace
+    cache = repo / ".dvc" / "cache" / "files" / "md5"
+    assert sum(1 for p in cache.rglob("*") if p.is_file()) == 5000  # 4,999 files + manifest
+
+
+def test_s3_push_survives_a_stopped_server(repo, lode, snapshot, tmp_path):
+    server = MotoServer(tmp_path / "moto.log")
+    try:
+        s3 = client("s3", server.url)
+        s3.create_bucket(Bucket="stop")
+        s3_remote(lode, repo, "stop", server.url)
+        proc = lode.popen("push", "-j", "4", cwd=repo)
+        deadline = time.monotonic() + 120
+        while s3.list_objects_v2(Bucket="stop").get("KeyCount", 0) < 500:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        server.stop()  # mid-push
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode != 0 and "Traceback" not in err
+    finally:
+        server.stop()
+    # moto keeps nothing across a restart: a new, empty server is the worst case
+    server = MotoServer(tmp_path / "moto2.log")
+    try:
+        client("s3", server.url).create_bucket(Bucket="stop")
+        lode("remote", "modify", "s3r", "endpointurl", server.url, cwd=repo)
+        before = snapshot(repo / "data")
+        assert "5002 file(s) pushed" in lode("push", cwd=repo).stdout
+        wipe(repo)
+        lode("pull", cwd=repo)
+        assert snapshot(repo / "data") == before
+    finally:
+        server.stop()
+
+
+def test_s3_gc_cloud_removes_only_what_no_scope_keeps(repo, lode, git, s3_endpoint, s3_bucket,
+                                                       s3_client):
+    s3_remote(lode, repo, s3_bucket, s3_endpoint)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "v1", cwd=repo)
+    git("tag", "v1", cwd=repo)
+    lode("push", cwd=repo)
+    model = repo / "model.bin"
+    model.chmod(0o644)
+    model.write_bytes(b"model v2\n")
+    lode("add", "model.bin", cwd=repo)
+    lode("push", cwd=repo)
+    old, new = key_of(b"model\n" * 5000), key_of(b"model v2\n")
+
+    def on_remote(key: str) -> bool:
+        return s3_client.list_objects_v2(Bucket=s3_bucket, Prefix=key)["KeyCount"] == 1
+
+    dry = lode("gc", "-w", "-c", "--dry", cwd=repo).stdout
+    assert "1 on remote 's3r'" in dry and on_remote(old)
+    lode("gc", "-T", "-c", "-f", cwd=repo)  # the tag still references the old model
+    assert on_remote(old) and on_remote(new)
+    # the directory's manifest gone from the cache: gc -c reads it from the remote
+    shutil.rmtree(repo / ".dvc" / "cache")
+    lode("gc", "-w", "-c", "-f", cwd=repo)
+    assert not on_remote(old) and on_remote(new)
+    pages = s3_client.get_paginator("list_objects_v2").paginate(Bucket=s3_bucket,
+                                                                 Prefix="store/files/md5/")
+    assert sum(p["KeyCount"] for p in pages) == 5002  # the directory, its manifest, model v2
+    shutil.rmtree(repo / "data")
+    model.unlink()
+    lode("pull", cwd=repo)
+    assert model.read_bytes() == b"model v2\n" and len(list((repo / "data").rglob("*"))) > 5000
 
 
 def test_http_round_trip_survives_a_stopped_server(repo, lode, snapshot, tmp_path):
