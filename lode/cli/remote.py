@@ -37,6 +37,8 @@ def configure_transfer(p, pull: bool = False) -> None:
                    help="data path, .dvc file, stage or dvc.yaml (default: everything)")
     p.add_argument("-r", "--remote", help="remote name (default: core.remote)")
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="parallel transfers")
+    p.add_argument("--run-cache", action="store_true",
+                   help="also transfer the run cache (runs/) and the objects it names")
     if pull:
         p.add_argument("-f", "--force", action="store_true", help="overwrite local changes")
 
@@ -93,7 +95,16 @@ def _report(args, verb: str, result, remote) -> int:
     return 0
 
 
+def _count(result, moved_problems: tuple[int, list[tuple[str, str]]]) -> None:
+    from lode.remotes.runs import LABEL
+
+    moved, problems = moved_problems
+    result.moved += moved
+    result.failed += [(key, LABEL, why) for key, why in problems]
+
+
 def _transfer(args, verb: str) -> int:
+    from lode.remotes import runs
     from lode.remotes.config import open_remote
     from lode.remotes.used import collect
 
@@ -106,11 +117,18 @@ def _transfer(args, verb: str) -> int:
             if verb == "pushed":
                 from lode.remotes.transfer import push
 
+                entries = runs.local_entries(repo, used) if args.run_cache else {}
                 result = push(repo, remote, used, jobs)
+                if args.run_cache:
+                    _count(result, runs.upload_entries(
+                        remote, entries, {m for m, _, _ in result.failed}, repo))
             else:
                 from lode.remotes.transfer import fetch
 
+                got = runs.download_entries(repo, remote, used) if args.run_cache else None
                 result = fetch(repo, remote, used, jobs)
+                if got:
+                    _count(result, got)
             if verb == "pulled":
                 from lode.workspace.checkout import checkout
 

@@ -25,6 +25,11 @@ def _sha256(d: dict) -> str:
     return hashlib.sha256(json.dumps(_filter(d), sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def entry_name(entry: dict) -> str:
+    """The file name of an entry: the hash of its whole content."""
+    return _sha256(entry)
+
+
 def run_key(entry: dict) -> str:
     return _sha256({**entry, "outs": [o["path"] for o in entry.get("outs", [])]})
 
@@ -61,7 +66,7 @@ class RunCache:
 
     def save(self, entry: dict) -> None:
         d = self._key_dir(run_key(entry))
-        path = os.path.join(d, _sha256(entry))
+        path = os.path.join(d, entry_name(entry))
         if os.path.exists(path):
             return
         os.makedirs(d, exist_ok=True)

@@ -25,13 +25,13 @@ class TransferResult:
 
 
 def _retry(fn, *args):
-    for attempt in range(RETRIES):
+    for n in range(RETRIES):
         try:
             return fn(*args)
         except TransientError:
-            if attempt == RETRIES - 1:
+            if n == RETRIES - 1:
                 raise
-            time.sleep(0.25 * 2**attempt)
+            time.sleep(0.25 * 2**n)
 
 
 def exists(remote: Remote, keys: list[str]) -> set[str]:
@@ -62,7 +62,7 @@ def _run(jobs: int, items: list, fn, desc: str) -> list:
     return parallel_map(fn, items, desc, jobs=jobs)
 
 
-def _attempt(fn, *args) -> str | None:
+def attempt(fn, *args) -> str | None:
     """None on success, else why it failed (one phrase)."""
     from lode.errors import LodeError
 
@@ -91,7 +91,7 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     result.present += len(local) - len(todo)
 
     def up(md5: str) -> str | None:
-        return _attempt(remote.upload, repo.odb.path(md5), object_key(md5))
+        return attempt(remote.upload, repo.odb.path(md5), object_key(md5))
 
     bad = set()
     for md5, why in zip(todo, _run(jobs, todo, up, f"Pushing to {remote.name}"), strict=True):
@@ -107,7 +107,7 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
             continue
         if not repo.odb.exists(d) or _dir_incomplete(repo, d, missing_files):
             continue  # named above; a partial directory never gets its manifest
-        why = _attempt(remote.upload, repo.odb.path(d), object_key(d))
+        why = attempt(remote.upload, repo.odb.path(d), object_key(d))
         if why:
             result.failed.append((d, used.paths.get(d, ""), why))
         else:
@@ -141,7 +141,7 @@ def download_object(repo, remote: Remote, md5: str) -> str | None:
             raise _Corrupt
 
     try:
-        return _attempt(get)
+        return attempt(get)
     except _Corrupt:
         return "corrupt on the remote (its bytes do not match its name); not stored"
 

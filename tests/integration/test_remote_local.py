@@ -185,3 +185,51 @@ def test_relative_remote_is_stored_from_dvc_dir_as_dvc_does(git_repo, lode, tmp_
     lode("add", "a.txt", cwd=git_repo)
     lode("push", "-r", "rel", cwd=git_repo)
     assert (git_repo / "store" / "files" / "md5").is_dir()
+
+
+def test_run_cache_travels_with_push_and_pull(git_repo, lode, tmp_path):
+    lode("init", cwd=git_repo)
+    (git_repo / "raw.csv").write_text("a,b\n1,2\n")
+    (git_repo / "dvc.yaml").write_text(
+        "stages:\n  count:\n    cmd: wc -l raw.csv > n.txt && echo ran >> log\n"
+        "    deps: [raw.csv]\n    outs: [n.txt]\n"
+    )
+    lode("repro", cwd=git_repo)
+    remote = tmp_path / "remote"
+    lode("remote", "add", "-d", "store", str(remote), cwd=git_repo)
+    lode("push", "--run-cache", cwd=git_repo)
+    entries = [p for p in (remote / "runs").rglob("*") if p.is_file()]
+    assert len(entries) == 1  # runs/<2>/<key>/<value>, as DVC lays it out
+    # a teammate (or CI) with the code but neither the lock nor the outputs nor a cache
+    shutil.rmtree(git_repo / ".dvc" / "cache")
+    (git_repo / "n.txt").unlink()
+    (git_repo / "dvc.lock").unlink()
+    lode("pull", "--run-cache", cwd=git_repo)
+    out = lode("repro", cwd=git_repo).stdout
+    assert "skipping run" in out and (git_repo / "log").read_text() == "ran\n"
+    assert (git_repo / "n.txt").read_text().split()[0] == "2"
+    # a tampered entry on the remote is named and never enters the cache
+    shutil.rmtree(git_repo / ".dvc" / "cache" / "runs")
+    entries[0].chmod(0o644)
+    entries[0].write_text(entries[0].read_text().replace("wc -l", "rm -rf"))
+    proc = lode("fetch", "--run-cache", cwd=git_repo, check=False)
+    assert proc.returncode != 0 and "run cache" in proc.stderr and "corrupt" in proc.stderr
+    assert not (git_repo / ".dvc" / "cache" / "runs").exists() or not any(
+        p.is_file() for p in (git_repo / ".dvc" / "cache" / "runs").rglob("*"))
+
+
+def test_lode_restores_from_a_run_cache_dvc_pushed(git_repo, lode, dvc, tmp_path):
+    dvc("init", "-q", cwd=git_repo)
+    (git_repo / "raw.csv").write_text("a,b\n1,2\n")
+    (git_repo / "dvc.yaml").write_text(
+        "stages:\n  count:\n    cmd: wc -l raw.csv > n.txt\n    deps: [raw.csv]\n"
+        "    outs: [n.txt]\n")
+    dvc("repro", "-q", cwd=git_repo)
+    dvc("remote", "add", "-d", "store", str(tmp_path / "remote"), cwd=git_repo)
+    dvc("push", "--run-cache", "-q", cwd=git_repo)
+    shutil.rmtree(git_repo / ".dvc" / "cache")
+    (git_repo / "n.txt").unlink()
+    (git_repo / "dvc.lock").unlink()
+    lode("pull", "--run-cache", cwd=git_repo)
+    assert "skipping run" in lode("repro", cwd=git_repo).stdout
+    assert "up to date" in dvc("status", cwd=git_repo).stdout

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -169,3 +171,28 @@ def test_http_round_trip_survives_a_stopped_server(repo, lode, snapshot, tmp_pat
         assert snapshot(repo / "data") == before
     finally:
         server.stop()
+
+
+def test_dvc_and_lode_pull_each_others_s3_pushes(repo, lode, dvc, snapshot, s3_endpoint,
+                                                  s3_bucket):
+    python = Path(dvc.argv[0]).parent / "python"
+    if subprocess.run([python, "-c", "import dvc_s3"], capture_output=True).returncode:
+        message = f"dvc-s3 is not installed beside {dvc.argv[0]} (pip install 'dvc[s3]')"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    s3_remote(lode, repo, s3_bucket, s3_endpoint)
+    before = snapshot(repo / "data")
+    lode("push", cwd=repo, env=ENV)
+    wipe(repo)
+    dvc("pull", cwd=repo, env=ENV)
+    assert snapshot(repo / "data") == before
+    assert (repo / "model.bin").read_bytes() == b"model\n" * 5000
+    # and the other way round, under a fresh prefix
+    lode("remote", "modify", "s3r", "url", f"s3://{s3_bucket}/by-dvc", cwd=repo)
+    dvc("push", cwd=repo, env=ENV)
+    wipe(repo)
+    lode("pull", cwd=repo, env=ENV)
+    assert snapshot(repo / "data") == before
+    assert "in sync" in lode("status", "-c", cwd=repo, env=ENV).stdout
+    assert "in sync" in dvc("status", "-c", cwd=repo, env=ENV).stdout

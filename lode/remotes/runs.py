@@ -1,0 +1,149 @@
+"""The run cache on a remote (`push/pull/fetch --run-cache`): DVC's `runs/<2>/<key>/<value>`
+entries beside the objects their outputs name, so a CI runner or a teammate restores a
+stage someone else already ran instead of running it again.
+
+An entry goes up only after every object it names, so a remote never offers a run it
+cannot restore; a downloaded entry must hash to its own name (the sha256 DVC and lode
+give its content) before it enters the cache, and its objects are then fetched verified
+like any other.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lode import yamlio
+from lode.atomic import write_bytes_atomic
+from lode.remotes import Remote, RemoteError
+from lode.remotes.used import Used
+
+PREFIX = "runs/"
+LABEL = "run cache"
+
+
+def _require(remote: Remote) -> None:
+    if not remote.capabilities.run_cache:
+        raise RemoteError(f"remote '{remote.name}' cannot hold the run cache (it cannot list "
+                          "what it holds).", "Use a local directory or S3 remote for "
+                          "--run-cache.")
+
+
+def parse_entry(key: str, text: str) -> dict | None:
+    """The entry if it is one and hashes to its name, else None."""
+    from lode.pipeline.runcache import entry_name
+
+    try:
+        entry = yamlio.loads(text)
+    except Exception:  # noqa: BLE001 - any unreadable entry is simply not used
+        return None
+    if not isinstance(entry, dict) or entry_name(entry) != key.rsplit("/", 1)[-1]:
+        return None
+    return entry
+
+
+def _add_outs(used: Used, entry: dict) -> None:
+    for out in entry.get("outs") or []:
+        if isinstance(out, dict) and isinstance(out.get("md5"), str):
+            used.add(out["md5"], f"{LABEL}: {out.get('path', '?')}")
+
+
+def local_entries(repo, used: Used) -> dict[str, str]:
+    """key -> path of every valid local entry; the objects they name join `used`."""
+    base = os.path.join(repo.cache_dir, "runs")
+    found = {}
+    for d, _, files in os.walk(base):
+        for name in files:
+            if name.startswith("."):
+                continue
+            path = os.path.join(d, name)
+            key = PREFIX + os.path.relpath(path, base).replace(os.sep, "/")
+            try:
+                with open(path, encoding="utf-8") as f:
+                    entry = parse_entry(key, f.read())
+            except (OSError, UnicodeDecodeError):
+                continue
+            if entry is not None:
+                found[key] = path
+                _add_outs(used, entry)
+    return found
+
+
+def upload_entries(remote: Remote, entries: dict[str, str], failed: set[str],
+                   repo) -> tuple[int, list[tuple[str, str]]]:
+    """Upload the entries the remote lacks, skipping any whose objects did not all make it
+    (`failed` md5s); (uploaded, [(key, why)])."""
+    from lode.remotes.transfer import attempt, exists
+
+    _require(remote)
+    todo = sorted(set(entries) - exists(remote, sorted(entries)))
+    moved, problems = 0, []
+    for key in todo:
+        used = Used()
+        with open(entries[key], encoding="utf-8") as f:
+            _add_outs(used, yamlio.loads(f.read()))
+        from lode.remotes.used import expand
+
+        inner, _ = expand(repo, used)
+        if (used.files | used.dirs | inner) & failed:
+            problems.append((key, "its outputs did not all reach the remote"))
+            continue
+        why = attempt(remote.upload, entries[key], key)
+        if why:
+            problems.append((key, why))
+        else:
+            moved += 1
+    return moved, problems
+
+
+def download_entries(repo, remote: Remote, used: Used) -> tuple[int, list[tuple[str, str]]]:
+    """Bring the remote's entries missing here into the cache (each checked against its
+    name); the objects of every remote entry join `used`. (downloaded, [(key, why)])."""
+    from lode.remotes.transfer import attempt
+
+    _require(remote)
+    base = os.path.join(repo.cache_dir, "runs")
+    moved, problems = 0, []
+    got: dict[str, bytes] = {}
+
+    def get(key: str) -> None:
+        got[key] = _read(remote, key)
+
+    for key in sorted(k for k in remote.list(PREFIX) if k.count("/") == 3):
+        dest = os.path.join(base, *key[len(PREFIX):].split("/"))
+        if os.path.exists(dest):
+            with open(dest, encoding="utf-8") as f:
+                entry = parse_entry(key, f.read())
+            if entry is not None:
+                _add_outs(used, entry)
+            continue
+        why = attempt(get, key)
+        if why:
+            problems.append((key, why))
+            continue
+        data = got.pop(key)
+        entry = parse_entry(key, data.decode("utf-8", "replace"))
+        if entry is None:
+            problems.append((key, "corrupt on the remote (its content does not match its "
+                                  "name); not stored"))
+            continue
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        write_bytes_atomic(dest, data)
+        _add_outs(used, entry)
+        moved += 1
+    return moved, problems
+
+
+def _read(remote: Remote, key: str) -> bytes:
+    data = remote.read_small(key)
+    if data is not None:
+        return data
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".lode-run-")
+    os.close(fd)
+    try:
+        remote.download(key, tmp)
+        with open(tmp, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(tmp)
