@@ -130,15 +130,15 @@ def test_walk_refuses_names_that_are_not_utf8(tmp_path):
         walk_files(str(d))
 
 
-def test_create_atomic_names_whole_files_and_keeps_existing(tmp_path, monkeypatch):
+def test_create_atomic_names_whole_files_and_keeps_existing(tmp_path):
     from lode import atomic
 
     target = tmp_path / "obj"
-    atomic.create_atomic(str(target), b"abc", 0o444)
+    st = atomic.create_atomic(str(target), b"abc", 0o444)
     assert target.read_bytes() == b"abc" and oct(target.stat().st_mode & 0o777) == "0o444"
-    atomic.create_atomic(str(target), b"abc", 0o444)  # same name, same bytes: kept
+    assert st is not None and st.st_ino == target.stat().st_ino
+    assert atomic.create_atomic(str(target), b"abc", 0o444) is None  # existing: kept
     assert target.read_bytes() == b"abc"
-    monkeypatch.setattr(atomic, "_tmpfile_ok", False)  # filesystems without O_TMPFILE
     atomic.create_atomic(str(tmp_path / "obj2"), b"xyz", 0o444)
     assert (tmp_path / "obj2").read_bytes() == b"xyz"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["obj", "obj2"]  # no temporaries
