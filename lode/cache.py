@@ -97,7 +97,9 @@ class ObjectStore:
         """`adopt` for bytes already in memory."""
         if hashlib.md5(data).hexdigest() != (md5[:-4] if md5.endswith(".dir") else md5):
             return False
-        self.add_bytes(md5, data)
+        dest = self.path(md5)
+        self._mkdir(os.path.dirname(dest))
+        write_bytes_atomic(dest, data, OBJ_MODE)  # fetched because absent: no check first
         return True
 
     def add_bytes(self, md5: str, data: bytes) -> None:

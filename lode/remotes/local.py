@@ -7,7 +7,7 @@ import os
 import shutil
 from collections.abc import Iterable, Iterator
 
-from lode.atomic import create_atomic, tmp_name
+from lode.atomic import tmp_name, unlink_quiet, write_bytes_atomic
 from lode.hashing import SMALL, read_all
 from lode.remotes import FILES_PREFIX, Capabilities, Remote, RemoteError, RemoteMissing
 
@@ -89,23 +89,28 @@ class LocalRemote(Remote):
 
     def upload(self, local_path: str, key: str) -> None:
         dest = self._path(key)
-        self._mkdir(os.path.dirname(dest))
-        if os.path.getsize(local_path) < SMALL:
-            # one read, then an anonymous file linked into place: no temporary name
-            with open(local_path, "rb") as f:
-                create_atomic(dest, f.read(), 0o444)
-            return
-        tmp = tmp_name(dest)
+        tmp = None
         try:
+            self._mkdir(os.path.dirname(dest))
+            fd = os.open(local_path, os.O_RDONLY)
+            try:
+                size = os.fstat(fd).st_size
+                data = read_all(fd, size) if size < SMALL else None
+            finally:
+                os.close(fd)
+            if data is not None:
+                # no existence check: push sends only what the remote lacks, and an
+                # object is its content, so a racing writer can only put the same bytes
+                write_bytes_atomic(dest, data, 0o444)  # read-only, as DVC leaves them
+                return
+            tmp = tmp_name(dest)
             shutil.copyfile(local_path, tmp)
-            os.chmod(tmp, 0o444)  # as DVC leaves pushed objects
+            os.chmod(tmp, 0o444)
             os.replace(tmp, dest)
         except OSError as e:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            if e.errno in (errno.EACCES, errno.EROFS, errno.ENOSPC):
+            if tmp:
+                unlink_quiet(tmp)
+            if e.errno in (errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EDQUOT):
                 raise RemoteError(f"cannot write to remote '{self.name}' ({self.root}): "
                                   f"{e.strerror}.") from None
             raise
