@@ -62,15 +62,31 @@ def _run(jobs: int, items: list, fn, desc: str) -> list:
     return parallel_map(fn, items, desc, jobs=jobs)
 
 
-def attempt(fn, *args) -> str | None:
+class Breaker:
+    """Once one object has failed every retry on a transient error the remote is taken to
+    be down: the objects after it are not attempted (each would wait out retries of its
+    own, hours for 20,000 of them) and are named as not sent; a rerun finishes the job."""
+
+    def __init__(self) -> None:
+        self.why: str | None = None
+
+
+def attempt(fn, *args, breaker: Breaker | None = None) -> str | None:
     """None on success, else why it failed (one phrase)."""
     from lode.errors import LodeError
 
+    if breaker is not None and breaker.why:
+        return f"not attempted after the remote failed ({breaker.why})"
     try:
         _retry(fn, *args)
         return None
     except RemoteMissing:
         return "missing from the remote"
+    except TransientError as e:
+        why = e.message.rstrip(".")
+        if breaker is not None:
+            breaker.why = why
+        return why
     except LodeError as e:
         return e.message.rstrip(".")
     except OSError as e:
@@ -90,8 +106,10 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     todo = sorted(m for m in local if object_key(m) not in on_remote)
     result.present += len(local) - len(todo)
 
+    breaker = Breaker()
+
     def up(md5: str) -> str | None:
-        return attempt(remote.upload, repo.odb.path(md5), object_key(md5))
+        return attempt(remote.upload, repo.odb.path(md5), object_key(md5), breaker=breaker)
 
     bad = set()
     for md5, why in zip(todo, _run(jobs, todo, up, f"Pushing to {remote.name}"), strict=True):
@@ -107,7 +125,7 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
             continue
         if not repo.odb.exists(d) or _dir_incomplete(repo, d, missing_files):
             continue  # named above; a partial directory never gets its manifest
-        why = attempt(remote.upload, repo.odb.path(d), object_key(d))
+        why = attempt(remote.upload, repo.odb.path(d), object_key(d), breaker=breaker)
         if why:
             result.failed.append((d, used.paths.get(d, ""), why))
         else:
@@ -121,7 +139,7 @@ def _dir_incomplete(repo, d: str, missing: set[str]) -> bool:
     return any(m in missing for _, m in parse_manifest(repo.odb.read_verified(d)))
 
 
-def download_object(repo, remote: Remote, md5: str) -> str | None:
+def download_object(repo, remote: Remote, md5: str, breaker: Breaker | None = None) -> str | None:
     """Fetch one object into the cache, verified; None, or why it failed."""
     def get() -> None:
         data = remote.read_small(object_key(md5))
@@ -141,7 +159,7 @@ def download_object(repo, remote: Remote, md5: str) -> str | None:
             raise _Corrupt
 
     try:
-        return attempt(get)
+        return attempt(get, breaker=breaker)
     except _Corrupt:
         return "corrupt on the remote (its bytes do not match its name); not stored"
 
@@ -152,11 +170,11 @@ class _Corrupt(Exception):
 
 def fetch(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     """Bring every object `used` names into the cache: manifests first, then files."""
-    result = TransferResult()
+    result, breaker = TransferResult(), Breaker()
     dirs = [d for d in used.dirs if not repo.odb.exists(d)]
     result.present += len(used.dirs) - len(dirs)
     for d in dirs:
-        why = download_object(repo, remote, d)
+        why = download_object(repo, remote, d, breaker)
         if why:
             result.failed.append((d, used.paths.get(d, ""), why))
         else:
@@ -165,7 +183,7 @@ def fetch(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     files = inner | used.files
     todo = sorted(m for m in files if not repo.odb.exists(m))
     result.present += len(files) - len(todo)
-    whys = _run(jobs, todo, lambda m: download_object(repo, remote, m),
+    whys = _run(jobs, todo, lambda m: download_object(repo, remote, m, breaker),
                 f"Fetching from {remote.name}")
     for md5, why in zip(todo, whys, strict=True):
         if why:
