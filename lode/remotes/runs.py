@@ -15,7 +15,7 @@ import os
 from lode import yamlio
 from lode.atomic import write_bytes_atomic
 from lode.remotes import Remote, RemoteError
-from lode.remotes.used import Used
+from lode.remotes.used import Used, expand
 
 PREFIX = "runs/"
 LABEL = "run cache"
@@ -81,8 +81,6 @@ def upload_entries(remote: Remote, entries: dict[str, str], failed: set[str],
         used = Used()
         with open(entries[key], encoding="utf-8") as f:
             _add_outs(used, yamlio.loads(f.read()))
-        from lode.remotes.used import expand
-
         inner, _ = expand(repo, used)
         if (used.files | used.dirs | inner) & failed:
             problems.append((key, "its outputs did not all reach the remote"))
