@@ -112,6 +112,8 @@ def _transfer(args, verb: str) -> int:
     try:
         remote = open_remote(repo, args.remote)
         jobs = args.jobs or remote.capabilities.jobs
+        if args.run_cache:
+            runs.require(remote)  # before anything moves
         with repo.lock():
             used = collect(repo, args.targets or None)
             if verb == "pushed":

@@ -21,7 +21,7 @@ PREFIX = "runs/"
 LABEL = "run cache"
 
 
-def _require(remote: Remote) -> None:
+def require(remote: Remote) -> None:
     if not remote.capabilities.run_cache:
         raise RemoteError(f"remote '{remote.name}' cannot hold the run cache (it cannot list "
                           "what it holds).", "Use a local directory or S3 remote for "
@@ -74,7 +74,7 @@ def upload_entries(remote: Remote, entries: dict[str, str], failed: set[str],
     (`failed` md5s); (uploaded, [(key, why)])."""
     from lode.remotes.transfer import attempt, exists
 
-    _require(remote)
+    require(remote)
     todo = sorted(set(entries) - exists(remote, sorted(entries)))
     moved, problems = 0, []
     for key in todo:
@@ -98,7 +98,7 @@ def download_entries(repo, remote: Remote, used: Used) -> tuple[int, list[tuple[
     name); the objects of every remote entry join `used`. (downloaded, [(key, why)])."""
     from lode.remotes.transfer import attempt
 
-    _require(remote)
+    require(remote)
     base = os.path.join(repo.cache_dir, "runs")
     moved, problems = 0, []
     got: dict[str, bytes] = {}

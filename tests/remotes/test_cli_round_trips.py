@@ -207,3 +207,14 @@ def test_dvc_and_lode_pull_each_others_s3_pushes(repo, lode, dvc, snapshot, s3_e
     assert snapshot(repo / "data") == before
     assert "in sync" in lode("status", "-c", cwd=repo, env=ENV).stdout
     assert "in sync" in dvc("status", "-c", cwd=repo, env=DVC_ENV).stdout
+
+
+@pytest.mark.files(10)
+def test_http_refuses_the_run_cache_before_moving_anything(repo, lode, tmp_path):
+    with HTTPTestServer(tmp_path / "served") as server:
+        lode("remote", "add", "-d", "web", server.url, cwd=repo)
+        lode("remote", "modify", "web", "method", "PUT", cwd=repo)
+        proc = lode("push", "--run-cache", cwd=repo, check=False)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr
+        assert "cannot hold the run cache" in proc.stderr
+        assert not (tmp_path / "served" / "files").exists()  # nothing was sent
