@@ -74,4 +74,17 @@ step "doit sees the same stages"
 cd .. && python3 -m doit list && cd churn
 git diff --quiet dvc.lock && echo "dvc.lock is back to the committed bytes"
 cd ..
-printf '\nTour finished in %s\n' "$work"
+
+step "share it: a local-directory remote (no credentials), push data, outputs and run cache"
+lode remote add -d shared "$work.remote"
+git add .dvc/config && git commit -qm "a shared remote"
+lode push --run-cache
+lode status -c
+
+step "a teammate's clone: git clone, lode pull, and the pipeline is already up to date"
+git clone -q "$work" "$work.clone" && cd "$work.clone"
+lode pull
+lode status
+cd churn && lode repro && cd "$work"
+
+printf '\nTour finished in %s (remote: %s.remote, clone: %s.clone)\n' "$work" "$work" "$work"
