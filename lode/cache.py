@@ -39,6 +39,11 @@ class LinkUnsupported(Exception):
     pass
 
 
+def content_md5(md5: str) -> str:
+    """The md5 an object's bytes hash to: a `.dir` manifest is named by it plus a suffix."""
+    return md5[:-4] if md5.endswith(".dir") else md5
+
+
 class ObjectStore:
     def __init__(self, root: str, stat: StatCache) -> None:
         self.root = root
@@ -81,9 +86,8 @@ class ObjectStore:
     def adopt(self, md5: str, tmp: str) -> bool:
         """Move a downloaded file into the store if its bytes match `md5`; a mismatch
         deletes it and returns False (nothing unverified ever enters the cache)."""
-        name = md5[:-4] if md5.endswith(".dir") else md5
         try:
-            if md5_file(tmp) != name:
+            if md5_file(tmp) != content_md5(md5):
                 unlink_quiet(tmp)
                 return False
             os.chmod(tmp, OBJ_MODE)
@@ -95,7 +99,7 @@ class ObjectStore:
 
     def adopt_bytes(self, md5: str, data: bytes) -> bool:
         """`adopt` for bytes already in memory."""
-        if hashlib.md5(data).hexdigest() != (md5[:-4] if md5.endswith(".dir") else md5):
+        if hashlib.md5(data).hexdigest() != content_md5(md5):
             return False
         dest = self.path(md5)
         self._mkdir(os.path.dirname(dest))
@@ -206,8 +210,7 @@ class ObjectStore:
                 data = f.read()
         except FileNotFoundError:
             raise MissingObject(md5, path) from None
-        name = md5[:-4] if md5.endswith(".dir") else md5
-        if hashlib.md5(data).hexdigest() != name:
+        if hashlib.md5(data).hexdigest() != content_md5(md5):
             raise CorruptObject(md5, path)
         return data
 
@@ -220,8 +223,7 @@ class ObjectStore:
             raise MissingObject(md5, path) from None
         if self.stat.get(path, st) == md5:
             return True
-        name = md5[:-4] if md5.endswith(".dir") else md5
-        ok = _matches(md5_file(path), name, path, legacy)
+        ok = _matches(md5_file(path), content_md5(md5), path, legacy)
         if ok:
             self.stat.put_trusted([(path, st, md5)])
         return ok

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from lode.cache import content_md5
 from lode.hashing import md5_file, parallel_map
 from lode.statcache import stat_key
 
@@ -14,10 +15,9 @@ def verify_cache(repo) -> tuple[int, list[tuple[str, str]]]:
 
     def check(item):
         md5, path = item
-        name = md5[:-4] if md5.endswith(".dir") else md5
         try:
             st = stat_key(os.stat(path))
-            return md5, path, st, md5_file(path) == name
+            return md5, path, st, md5_file(path) == content_md5(md5)
         except OSError:
             return md5, path, None, False
 
