@@ -48,6 +48,16 @@ def default_jobs(root: str) -> int:
     return 8 if fs_type(root) in NETWORK_FS else per_core()
 
 
+def _read_if_small(path: str) -> bytes | None:
+    """The file's bytes when it is under SMALL (one open, one fstat, one read), else None."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        return read_all(fd, size) if size < SMALL else None
+    finally:
+        os.close(fd)
+
+
 class LocalRemote(Remote):
     schemes = ("local", "file")
     capabilities = Capabilities(jobs=8)
@@ -92,12 +102,7 @@ class LocalRemote(Remote):
         tmp = None
         try:
             self._mkdir(os.path.dirname(dest))
-            fd = os.open(local_path, os.O_RDONLY)
-            try:
-                size = os.fstat(fd).st_size
-                data = read_all(fd, size) if size < SMALL else None
-            finally:
-                os.close(fd)
+            data = _read_if_small(local_path)
             if data is not None:
                 # no existence check: push sends only what the remote lacks, and an
                 # object is its content, so a racing writer can only put the same bytes
@@ -123,14 +128,9 @@ class LocalRemote(Remote):
 
     def read_small(self, key: str) -> bytes | None:
         try:
-            fd = os.open(self._path(key), os.O_RDONLY)
+            return _read_if_small(self._path(key))
         except FileNotFoundError:
             raise RemoteMissing(f"'{key}' is not on remote '{self.name}'.") from None
-        try:
-            size = os.fstat(fd).st_size
-            return read_all(fd, size) if size < SMALL else None
-        finally:
-            os.close(fd)
 
     def list(self, prefix: str = FILES_PREFIX) -> Iterator[str]:
         base = self._path(prefix.rstrip("/"))
