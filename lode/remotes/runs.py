@@ -47,8 +47,8 @@ def _add_outs(used: Used, entry: dict) -> None:
             used.add(out["md5"], f"{LABEL}: {out.get('path', '?')}")
 
 
-def local_entries(repo, used: Used) -> dict[str, str]:
-    """key -> path of every valid local entry; the objects they name join `used`."""
+def local_entries(repo, used: Used) -> dict[str, tuple[str, dict]]:
+    """key -> (path, entry) of every valid local entry; the objects they name join `used`."""
     base = os.path.join(repo.cache_dir, "runs")
     found = {}
     for d, _, files in os.walk(base):
@@ -63,12 +63,12 @@ def local_entries(repo, used: Used) -> dict[str, str]:
             except (OSError, UnicodeDecodeError):
                 continue
             if entry is not None:
-                found[key] = path
+                found[key] = (path, entry)
                 _add_outs(used, entry)
     return found
 
 
-def upload_entries(remote: Remote, entries: dict[str, str], failed: set[str],
+def upload_entries(remote: Remote, entries: dict[str, tuple[str, dict]], failed: set[str],
                    repo) -> tuple[int, list[tuple[str, str]]]:
     """Upload the entries the remote lacks, skipping any whose objects did not all make it
     (`failed` md5s); (uploaded, [(key, why)])."""
@@ -78,14 +78,14 @@ def upload_entries(remote: Remote, entries: dict[str, str], failed: set[str],
     todo = sorted(set(entries) - exists(remote, sorted(entries)))
     moved, problems = 0, []
     for key in todo:
+        path, entry = entries[key]
         used = Used()
-        with open(entries[key], encoding="utf-8") as f:
-            _add_outs(used, yamlio.loads(f.read()))
+        _add_outs(used, entry)
         inner, _ = expand(repo, used)
         if (used.files | used.dirs | inner) & failed:
             problems.append((key, "its outputs did not all reach the remote"))
             continue
-        why = attempt(remote.upload, entries[key], key)
+        why = attempt(remote.upload, path, key)
         if why:
             problems.append((key, why))
         else:
