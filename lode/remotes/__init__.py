@@ -52,6 +52,11 @@ class Remote:
     def __init__(self, name: str, url: str, config: dict[str, str]) -> None:
         self.name, self.url, self.config = name, url, config
 
+    def configured_jobs(self, default: int) -> int:
+        """The remote's `jobs` option when it is a positive integer, else `default`."""
+        raw = str(self.config.get("jobs") or "")
+        return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
     def exists_many(self, keys: Iterable[str]) -> set[str]:
         """The subset of `keys` the remote holds (batched by the plugin as it can)."""
         raise NotImplementedError

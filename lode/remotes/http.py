@@ -74,8 +74,7 @@ class HTTPRemote(Remote):
         self.timeout = (self._seconds("connect_timeout"), self._seconds("read_timeout"))
         self.verify = self._ssl_verify()
         self.auth, self.headers = self._credentials()
-        jobs = str(config.get("jobs") or self.capabilities.jobs)
-        self.jobs = int(jobs) if jobs.isdigit() and int(jobs) > 0 else self.capabilities.jobs
+        self.jobs = self.configured_jobs(self.capabilities.jobs)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: list = []

@@ -69,9 +69,7 @@ class LocalRemote(Remote):
         base = config.get("_config_dir", os.getcwd())
         self.root = os.path.normpath(os.path.join(base, os.path.expanduser(path)))
         self._dirs: set[str] = set()
-        jobs = str(config.get("jobs") or "")
-        self.capabilities = Capabilities(
-            jobs=int(jobs) if jobs.isdigit() and int(jobs) > 0 else default_jobs(self.root))
+        self.capabilities = Capabilities(jobs=self.configured_jobs(default_jobs(self.root)))
 
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
