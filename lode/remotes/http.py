@@ -75,6 +75,9 @@ class HTTPRemote(Remote):
         self.verify = self._ssl_verify()
         self.auth, self.headers = self._credentials()
         self.jobs = self.configured_jobs(self.capabilities.jobs)
+        # the remote's `jobs` also sets how many transfers run at once, as in DVC
+        self.capabilities = Capabilities(jobs=self.jobs, upload=True, delete=False,
+                                         run_cache=False)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: list = []

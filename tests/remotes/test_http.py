@@ -235,3 +235,10 @@ def test_registered_and_lazy():
     code = "import sys, lode.remotes.http; sys.exit('requests' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, timeout=30)
     assert proc.returncode == 0
+
+
+def test_jobs_option_sets_transfer_parallelism(make_remote):
+    assert make_remote("http://127.0.0.1:9/store").capabilities.jobs == 16
+    remote = make_remote("http://127.0.0.1:9/store", jobs="4")
+    assert remote.capabilities.jobs == remote.jobs == 4
+    assert not remote.capabilities.run_cache and not remote.capabilities.delete
