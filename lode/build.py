@@ -14,7 +14,8 @@ import stat as stat_mod
 import time
 
 from lode.errors import TargetError
-from lode.hashing import md5_file, parallel_map
+from lode.hashing import md5_file
+from lode.parallel import parallel_map
 from lode.statcache import RACY_NS, Stat, stat_key
 from lode.tree import manifest_bytes, manifest_md5
 from lode.walk import FileRow, walk_files

@@ -9,16 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 BLOCK = 1 << 20
 SMALL = 4 << 20  # read in one call below this size
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
-
-T = TypeVar("T")
-R = TypeVar("R")
-
 
 def default_jobs() -> int:
     env = os.environ.get("LODE_JOBS", "")
@@ -59,33 +53,6 @@ def md5_dos2unix_file(path: str) -> str:
         while block := f.read(BLOCK):
             h.update(block.replace(b"\r\n", b"\n") if _is_text_block(block[:512]) else block)
     return h.hexdigest()
-
-
-def parallel_map(
-    fn: Callable[[T], R], items: Sequence[T], desc: str = "", jobs: int | None = None
-) -> list[R]:
-    """`[fn(x) for x in items]` on a thread pool, in chunks so 20,000 tiny items do not
-    each pay for a future; `desc` labels the progress bar shown on long work."""
-    jobs = jobs or default_jobs()
-    if len(items) < 64:
-        return [fn(x) for x in items]
-    from lode import progress
-
-    n = max(16, len(items) // (jobs * 8))
-    chunks = [items[i : i + n] for i in range(0, len(items), n)]
-    with progress.bar(len(items), desc) as bar:
-
-        def run(chunk: Sequence[T]) -> list[R]:
-            out = [fn(x) for x in chunk]
-            bar.update(len(chunk))
-            return out
-
-        if jobs == 1:  # the bar still moves
-            return [r for chunk in chunks for r in run(chunk)]
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(jobs) as pool:
-            return [r for part in pool.map(run, chunks) for r in part]
 
 
 def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0) -> tuple[str, int]:

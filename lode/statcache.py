@@ -22,9 +22,28 @@ RACY_NS = 50_000_000
 
 Stat = tuple[int, int, int]  # (inode, size, mtime_ns)
 
+_inherited: list[sqlite3.Connection] = []
+
 
 def stat_key(st: os.stat_result) -> Stat:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    # Shared by the hashing/linking threads; sqlite3 serialises access itself.
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, ino INTEGER,"
+        " size INTEGER, mtime INTEGER, md5 TEXT) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS dirs (path BLOB PRIMARY KEY, sig TEXT,"
+        " md5 TEXT, size INTEGER, nfiles INTEGER) WITHOUT ROWID"
+    )
+    db.execute("CREATE TABLE IF NOT EXISTS memo (key TEXT PRIMARY KEY, sig TEXT)")
+    return db
 
 
 class StatCache:
@@ -33,6 +52,7 @@ class StatCache:
     def __init__(self, path: str) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._owner, self._pid = os.getpid(), 0
         # Writes are buffered (worker threads add rows one object at a time) and flushed
         # in one transaction before the next read or at close.
         self._pending: list[tuple[bytes, int, int, int, str]] = []
@@ -40,24 +60,18 @@ class StatCache:
 
     @property
     def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            # Shared by the hashing/linking threads; sqlite3 serialises access itself.
-            db = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, ino INTEGER,"
-                " size INTEGER, mtime INTEGER, md5 TEXT) WITHOUT ROWID"
-            )
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS dirs (path BLOB PRIMARY KEY, sig TEXT,"
-                " md5 TEXT, size INTEGER, nfiles INTEGER) WITHOUT ROWID"
-            )
-            db.execute("CREATE TABLE IF NOT EXISTS memo (key TEXT PRIMARY KEY, sig TEXT)")
-            self._db = db
+        if self._db is None or self._pid != os.getpid():
+            if os.getpid() != self._owner:
+                # A forked worker (lode.parallel) must neither use nor free its parent's
+                # connection (SQLite's locks do not survive fork), nor open the file beside
+                # its parent: it gets an empty private table, so it hashes what it must
+                # check and its rows are dropped; the parent records what workers return.
+                _inherited.append(self._db)
+                self._db = _connect(":memory:")
+            else:
+                os.makedirs(os.path.dirname(self.path), exist_ok=True)
+                self._db = _connect(self.path)
+            self._pid = os.getpid()
         return self._db
 
     def close(self) -> None:

@@ -37,8 +37,11 @@ class Capabilities:
     """What the core may ask of a remote; the core asks, it never checks the class."""
 
     def __init__(self, jobs: int = 16, upload: bool = True, delete: bool = True,
-                 run_cache: bool = True) -> None:
+                 run_cache: bool = True, processes: bool = False) -> None:
         self.jobs, self.upload, self.delete, self.run_cache = jobs, upload, delete, run_cache
+        # Transfers are local file work (small system calls, no waiting): the core may run
+        # them in forked processes instead of threads (lode.parallel says why).
+        self.processes = processes
 
 
 class Remote:

@@ -56,10 +56,10 @@ def exists_by_dirs(repo, remote: Remote, used: Used, files: list[str]) -> set[st
     return present | {object_key(m) for m in vouched} | (exists(remote, ask) if ask else set())
 
 
-def _run(jobs: int, items: list, fn, desc: str) -> list:
-    from lode.hashing import parallel_map
+def _run(remote: Remote, jobs: int, items: list, fn, desc: str) -> list:
+    from lode.parallel import parallel_map
 
-    return parallel_map(fn, items, desc, jobs=jobs)
+    return parallel_map(fn, items, desc, jobs=jobs, processes=remote.capabilities.processes)
 
 
 class Breaker:
@@ -112,7 +112,8 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
         return attempt(remote.upload, repo.odb.path(md5), object_key(md5), breaker=breaker)
 
     bad = set()
-    for md5, why in zip(todo, _run(jobs, todo, up, f"Pushing to {remote.name}"), strict=True):
+    whys = _run(remote, jobs, todo, up, f"Pushing to {remote.name}")
+    for md5, why in zip(todo, whys, strict=True):
         if why:
             bad.add(md5)
             result.failed.append((md5, used.paths.get(md5, ""), why))
@@ -183,7 +184,7 @@ def fetch(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     files = inner | used.files
     todo = sorted(m for m in files if not repo.odb.exists(m))
     result.present += len(files) - len(todo)
-    whys = _run(jobs, todo, lambda m: download_object(repo, remote, m, breaker),
+    whys = _run(remote, jobs, todo, lambda m: download_object(repo, remote, m, breaker),
                 f"Fetching from {remote.name}")
     for md5, why in zip(todo, whys, strict=True):
         if why:

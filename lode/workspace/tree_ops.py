@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from lode.build import Built, file_md5_cached
 from lode.cache import CorruptObject, MissingObject
-from lode.hashing import md5_file, parallel_map
+from lode.hashing import md5_file
+from lode.parallel import parallel_map
 from lode.statcache import Stat
 from lode.tree import parse_manifest
 from lode.walk import walk_files
@@ -171,7 +172,7 @@ def execute(repo, plan: Plan, link_types: list[str] | None = None) -> None:
         except CorruptObject:
             return rel, md5, None, "corrupt in the cache (its bytes do not match its name)"
 
-    results = parallel_map(one, plan.link, "Checking out " + repo.rel(plan.path))
+    results = parallel_map(one, plan.link, "Checking out " + repo.rel(plan.path), processes=True)
     done = [(rel, st) for rel, _, st, err in results if err is None]
     rel_root = repo.rel(plan.path)
     for rel, md5, _, err in results:

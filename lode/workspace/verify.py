@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from lode.cache import content_md5
-from lode.hashing import md5_file, parallel_map
+from lode.hashing import md5_file
+from lode.parallel import parallel_map
 from lode.statcache import stat_key
 
 

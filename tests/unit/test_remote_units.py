@@ -43,7 +43,7 @@ def test_fs_type_unknown_without_a_mount_table(tmp_path):
 
 
 def test_jobs_from_config_win_over_the_default(tmp_path):
-    assert LocalRemote("r", str(tmp_path), {}).capabilities.jobs == default_jobs(str(tmp_path))
+    assert LocalRemote("r", str(tmp_path), {}).capabilities.jobs == default_jobs(False)
     assert LocalRemote("r", str(tmp_path), {"jobs": "6"}).capabilities.jobs == 6
     assert LocalRemote("r", str(tmp_path), {"jobs": "x"}).capabilities.jobs >= 1
 

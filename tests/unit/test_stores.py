@@ -10,7 +10,7 @@ import pytest
 
 from lode.cache import CorruptObject, MissingObject, ObjectStore
 from lode.errors import LockedError
-from lode.hashing import copy_with_md5, md5_file, parallel_map
+from lode.hashing import copy_with_md5, md5_file
 from lode.lock import RepoLock
 from lode.statcache import RACY_NS, StatCache, stat_key
 from lode.walk import walk_files
@@ -26,11 +26,6 @@ def test_copy_with_md5_reads_once_and_copies_exactly(tmp_path, size):
     assert (md5, n) == (hashlib.md5(data).hexdigest(), size)
     assert dst.read_bytes() == data
     assert md5_file(str(src)) == md5
-
-
-def test_parallel_map_keeps_order():
-    items = list(range(5000))
-    assert parallel_map(lambda x: x * 2, items, jobs=4) == [x * 2 for x in items]
 
 
 def test_stat_cache_hits_only_on_same_stat_and_skips_racy_rows(tmp_path):

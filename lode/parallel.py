@@ -1,0 +1,188 @@
+"""Run one function over many items: in threads, or in forked processes for file work.
+
+Threads suit work that waits (a network round trip, hashing large blocks: both release
+the GIL for long). Creating many small files is the opposite: a handful of short system
+calls per file, each releasing and retaking the GIL, so two threads mostly hand the lock
+back and forth. Copying 20,000 small files on two cores took 1.1 s in one thread, 1.7 s
+in two threads and 0.55 s in two forked processes (journaled ext4; tmpfs alike), so
+checkout and a local-directory remote use processes where the platform can fork.
+
+A child works on a contiguous slice (neighbouring objects share directories), reports
+progress through a pipe and sends its results back pickled; its side effects on the
+parent's objects are lost, so `fn` must return everything the caller needs.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import selectors
+import signal
+import struct
+import sys
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from lode.errors import LodeError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+SERIAL_BELOW = 64  # items: fewer are not worth a pool
+FORK_FROM = 1000  # items: fewer are not worth a process
+_PROGRESS_EVERY = 256
+_HEADER = struct.Struct("!cQ")  # kind, then a count (b"p") or a payload length (b"r", b"e")
+
+
+def parallel_map(
+    fn: Callable[[T], R], items: Sequence[T], desc: str = "", jobs: int | None = None,
+    processes: bool = False,
+) -> list[R]:
+    """`[fn(x) for x in items]` with `jobs` workers; `desc` labels the progress bar shown on
+    long work. `processes` asks for forked workers (see the module note)."""
+    from lode.hashing import default_jobs
+
+    jobs = jobs or default_jobs()
+    if len(items) < SERIAL_BELOW:
+        return [fn(x) for x in items]
+    from lode import progress
+
+    with progress.bar(len(items), desc) as bar:
+        if jobs > 1 and processes and len(items) >= FORK_FROM and hasattr(os, "fork"):
+            return _fork_map(fn, items, jobs, bar.update)
+        return _thread_map(fn, items, jobs, bar.update)
+
+
+def _thread_map(fn, items, jobs: int, advance) -> list:
+    # in chunks, so 20,000 tiny items do not each pay for a future
+    n = max(16, len(items) // (jobs * 8))
+    chunks = [items[i : i + n] for i in range(0, len(items), n)]
+
+    def run(chunk):
+        out = [fn(x) for x in chunk]
+        advance(len(chunk))
+        return out
+
+    if jobs == 1:  # the bar still moves
+        return [r for chunk in chunks for r in run(chunk)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(jobs) as pool:
+        return [r for part in pool.map(run, chunks) for r in part]
+
+
+class WorkerDied(LodeError):
+    pass
+
+
+def _fork_map(fn, items, jobs: int, advance) -> list:
+    step = -(-len(items) // jobs)
+    slices = [(lo, min(lo + step, len(items))) for lo in range(0, len(items), step)]
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # or a child's exit could not repeat it, but a buffer is still shared
+    children: dict[int, int] = {}  # read fd -> pid
+    results: dict[int, list] = {}
+    try:
+        for lo, hi in slices:
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - measured by the parent's results
+                os.close(r)
+                _child(fn, items[lo:hi], w)
+            os.close(w)
+            children[r] = pid
+        firsts = {r: lo for r, (lo, _) in zip(children, slices, strict=True)}
+        for r, payload in _collect(list(children), advance):
+            results[firsts[r]] = payload
+    finally:
+        _reap(children.values(), stop=len(results) < len(slices))
+        for r in children:
+            os.close(r)
+    return [x for lo in sorted(results) for x in results[lo]]
+
+
+def _child(fn, chunk, w: int) -> None:
+    code = 0
+    try:
+        out, since = [], 0
+        for x in chunk:
+            out.append(fn(x))
+            since += 1
+            if since == _PROGRESS_EVERY:
+                os.write(w, _HEADER.pack(b"p", since))
+                since = 0
+        if since:
+            os.write(w, _HEADER.pack(b"p", since))
+        _send(w, b"r", pickle.dumps(out, pickle.HIGHEST_PROTOCOL))
+    except BaseException as e:  # noqa: BLE001 - anything the child meets goes to the parent
+        code = 1
+        try:
+            _send(w, b"e", pickle.dumps(e, pickle.HIGHEST_PROTOCOL))
+        except Exception:  # noqa: BLE001 - an exception that cannot be pickled
+            _send(w, b"e", pickle.dumps(LodeError(f"a worker failed: {e!r}")))
+    finally:
+        os._exit(code)  # never the parent's atexit handlers or buffered output
+
+
+def _send(w: int, kind: bytes, payload: bytes) -> None:
+    view = memoryview(_HEADER.pack(kind, len(payload)) + payload)
+    while view:
+        view = view[os.write(w, view):]
+
+
+def _collect(fds: list[int], advance):
+    """Yield (fd, results) per child as each finishes; raise what a child raised."""
+    sel = selectors.DefaultSelector()
+    bufs = {}
+    for fd in fds:
+        sel.register(fd, selectors.EVENT_READ)
+        bufs[fd] = bytearray()
+    open_fds = set(fds)
+    try:
+        while open_fds:
+            for key, _ in sel.select():
+                fd = key.fd
+                data = os.read(fd, 1 << 20)
+                if data:
+                    bufs[fd] += data
+                    yield from _frames(fd, bufs[fd], advance)
+                    continue
+                sel.unregister(fd)
+                open_fds.discard(fd)
+                if bufs[fd] != b"done":
+                    raise WorkerDied("a worker process ended without its results "
+                                     "(killed, or out of memory?); rerun to finish.")
+    finally:
+        sel.close()
+
+
+def _frames(fd: int, buf: bytearray, advance):
+    while len(buf) >= _HEADER.size:
+        kind, n = _HEADER.unpack_from(buf)
+        if kind == b"p":
+            del buf[: _HEADER.size]
+            advance(n)
+            continue
+        if len(buf) < _HEADER.size + n:
+            return
+        payload = pickle.loads(bytes(buf[_HEADER.size : _HEADER.size + n]))
+        buf[:] = b"done"  # nothing follows a result
+        if kind == b"e":
+            raise payload
+        yield fd, payload
+        return
+
+
+def _reap(pids, stop: bool) -> None:
+    """Wait for every child; when the parent is leaving early (an error, Ctrl-C) ask them
+    to stop first: SIGINT, so each one's atomic writes remove their temporary files."""
+    for pid in pids:
+        if stop:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
