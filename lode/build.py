@@ -102,7 +102,8 @@ def _build_dir(repo, path: str, insert: bool) -> Built:
         return md5_file(abspath), st
 
     fresh: list[tuple[str, Stat, str]] = []
-    for i, (md5, st) in zip(todo, parallel_map(work, todo, "Hashing " + rel_root), strict=True):
+    done = parallel_map(work, todo, "Hashing " + rel_root, processes=True)
+    for i, (md5, st) in zip(todo, done, strict=True):
         if md5s[i] is None or st != rows[i][2]:
             fresh.append((f"{rel_root}/{rows[i][0]}", st, md5))
         md5s[i] = md5

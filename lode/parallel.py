@@ -30,7 +30,6 @@ R = TypeVar("R")
 
 SERIAL_BELOW = 64  # items: fewer are not worth a pool
 FORK_FROM = 1000  # items: fewer are not worth a process
-_PROGRESS_EVERY = 256
 _HEADER = struct.Struct("!cQ")  # kind, then a count (b"p") or a payload length (b"r", b"e")
 
 
@@ -49,7 +48,11 @@ def parallel_map(
 
     with progress.bar(len(items), desc) as bar:
         if jobs > 1 and processes and len(items) >= FORK_FROM and hasattr(os, "fork"):
-            return _fork_map(fn, items, jobs, bar.update)
+            # one process per core, each with its share of the threads: a remote whose
+            # requests wait (S3) keeps `jobs` in flight without one GIL for all of them
+            procs = min(jobs, os.cpu_count() or 1)
+            if procs > 1:
+                return _fork_map(fn, items, procs, -(-jobs // procs), bar.update)
         return _thread_map(fn, items, jobs, bar.update)
 
 
@@ -75,8 +78,8 @@ class WorkerDied(LodeError):
     pass
 
 
-def _fork_map(fn, items, jobs: int, advance) -> list:
-    step = -(-len(items) // jobs)
+def _fork_map(fn, items, procs: int, threads: int, advance) -> list:
+    step = -(-len(items) // procs)
     slices = [(lo, min(lo + step, len(items))) for lo in range(0, len(items), step)]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # or a child's exit could not repeat it, but a buffer is still shared
@@ -88,7 +91,7 @@ def _fork_map(fn, items, jobs: int, advance) -> list:
             pid = os.fork()
             if pid == 0:  # pragma: no cover - measured by the parent's results
                 os.close(r)
-                _child(fn, items[lo:hi], w)
+                _child(fn, items[lo:hi], threads, w)
             os.close(w)
             children[r] = pid
         firsts = {r: lo for r, (lo, _) in zip(children, slices, strict=True)}
@@ -101,18 +104,11 @@ def _fork_map(fn, items, jobs: int, advance) -> list:
     return [x for lo in sorted(results) for x in results[lo]]
 
 
-def _child(fn, chunk, w: int) -> None:
+def _child(fn, chunk, threads: int, w: int) -> None:
     code = 0
     try:
-        out, since = [], 0
-        for x in chunk:
-            out.append(fn(x))
-            since += 1
-            if since == _PROGRESS_EVERY:
-                os.write(w, _HEADER.pack(b"p", since))
-                since = 0
-        if since:
-            os.write(w, _HEADER.pack(b"p", since))
+        # progress frames are shorter than PIPE_BUF, so threads never interleave them
+        out = _thread_map(fn, chunk, threads, lambda n: os.write(w, _HEADER.pack(b"p", n)))
         _send(w, b"r", pickle.dumps(out, pickle.HIGHEST_PROTOCOL))
     except BaseException as e:  # noqa: BLE001 - anything the child meets goes to the parent
         code = 1

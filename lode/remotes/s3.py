@@ -91,7 +91,8 @@ class S3Remote(Remote):
         self.bucket = bucket
         self.root = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.jobs = max(1, _int(config.get("jobs"), type(self).capabilities.jobs))
-        self.capabilities = Capabilities(jobs=self.jobs)  # the remote's `jobs`, as in DVC
+        # the remote's `jobs`, as in DVC; spread over one process per core (lode.parallel)
+        self.capabilities = Capabilities(jobs=self.jobs, processes=True)
         self._where = f"remote '{name}' (s3://{bucket}/{self.root})"
         self._put_args = {arg: config[opt] for opt, arg in _UPLOAD_ARGS.items() if config.get(opt)}
         self._sse_c: dict[str, Any] = {}
@@ -105,6 +106,7 @@ class S3Remote(Remote):
                                if v and (k in self.secrets or k == "sse_customer_key")]
         self._lock = threading.Lock()
         self._client: Any = None
+        self._pid = 0
         self._transfers: Any = None
 
     # -- the client ------------------------------------------------------------------
@@ -112,9 +114,12 @@ class S3Remote(Remote):
     @property
     def _s3(self) -> Any:
         with self._lock:
-            if self._client is None:
+            if self._client is None or self._pid != os.getpid():
+                # a forked transfer worker (lode.parallel) must not share its parent's
+                # pooled connections: it makes its own client
                 with self._mapped("connect"):
-                    self._client = self._make_client()
+                    self._client, self._pid = self._make_client(), os.getpid()
+                    self._transfers = None
             return self._client
 
     def _make_client(self) -> Any:
