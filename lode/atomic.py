@@ -25,8 +25,8 @@ def tmp_name(path: str) -> str:
 def write_bytes_atomic(path: str, data: bytes, mode: int = 0o666) -> os.stat_result:
     """Write `data` to `path`, replacing it atomically; return the new file's stat."""
     tmp = tmp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
+    try:  # the open inside: Ctrl-C lands as the open returns more often than anywhere else
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             _write_all(fd, data)
             st = os.fstat(fd)

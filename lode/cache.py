@@ -307,8 +307,8 @@ class ObjectStore:
                 st_new = create_atomic(dest, data, mode) or write_bytes_atomic(dest, data, mode)
                 return stat_key(st_new)
             tmp = tmp_name(dest)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            try:
+            try:  # the open inside the try, as in lode.atomic
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
                 try:
                     got, _ = copy_with_md5(src, fd, size)
                     st = stat_key(os.fstat(fd))

@@ -104,8 +104,16 @@ def _fork_map(fn, items, procs: int, threads: int, advance) -> list:
     return [x for lo in sorted(results) for x in results[lo]]
 
 
+def _interrupt_once(signum, frame) -> None:
+    # Ctrl-C reaches a worker twice (the terminal's, then the parent's own stop): a second
+    # KeyboardInterrupt would cut short the cleanup of the first, leaving temporary files
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def _child(fn, chunk, threads: int, w: int) -> None:
     code = 0
+    signal.signal(signal.SIGINT, _interrupt_once)
     try:
         # progress frames are shorter than PIPE_BUF, so threads never interleave them
         out = _thread_map(fn, chunk, threads, lambda n: os.write(w, _HEADER.pack(b"p", n)))

@@ -9,7 +9,7 @@ import json
 import os
 
 from lode import yamlio
-from lode.atomic import tmp_name
+from lode.atomic import write_text_atomic
 
 
 def _filter(d):
@@ -70,7 +70,4 @@ class RunCache:
         if os.path.exists(path):
             return
         os.makedirs(d, exist_ok=True)
-        tmp = os.path.join(d, tmp_name(path))
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(yamlio.dump_block(entry))
-        os.replace(tmp, path)
+        write_text_atomic(path, yamlio.dump_block(entry))
