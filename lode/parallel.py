@@ -70,8 +70,11 @@ def _thread_map(fn, items, jobs: int, advance) -> list:
         return [r for chunk in chunks for r in run(chunk)]
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(jobs) as pool:
+    pool = ThreadPoolExecutor(jobs)
+    try:
         return [r for part in pool.map(run, chunks) for r in part]
+    finally:  # after an error or Ctrl-C the chunks not yet started are dropped, not run
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class WorkerDied(LodeError):
@@ -112,6 +115,8 @@ def _interrupt_once(signum, frame) -> None:
 
 
 def _child(fn, chunk, threads: int, w: int) -> None:
+    """A worker. If lode itself is killed, the next progress report meets a closed pipe
+    and the worker stops there: no orphan finishes its share beside whatever runs next."""
     code = 0
     signal.signal(signal.SIGINT, _interrupt_once)
     try:

@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -233,3 +235,77 @@ def test_lode_restores_from_a_run_cache_dvc_pushed(git_repo, lode, dvc, tmp_path
     lode("pull", "--run-cache", cwd=git_repo)
     assert "skipping run" in lode("repro", cwd=git_repo).stdout
     assert "up to date" in dvc("status", cwd=git_repo).stdout
+
+
+def _interrupt_when(proc, ready, sig, group: bool) -> bool:
+    """Send `sig` once `ready()` holds (to the process group, as a terminal's Ctrl-C
+    does, when `group`); False if the command finished first."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ready():
+            (os.killpg if group else os.kill)(proc.pid, sig)
+            return True
+        time.sleep(0.002)
+    return False
+
+
+def count_files(root: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(root))
+
+
+def _leftovers(*roots: Path) -> list[Path]:
+    return [p for root in roots if root.exists() for p in root.rglob("*.tmp")]
+
+
+def _group_gone(pgid: int, within: float = 10) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("after", [50, 2500])
+def test_ctrl_c_during_pull_leaves_no_temporary_files(repo, lode, snapshot, after):
+    """Ctrl-C reaches lode and its worker processes together: every worker removes the
+    file it was writing, none outlives the command, and rerunning the pull finishes it."""
+    before = snapshot(repo / "data")
+    lode("push", cwd=repo)
+    wipe(repo)
+    proc = lode.popen("pull", cwd=repo, start_new_session=True)
+    try:
+        sent = _interrupt_when(proc, lambda: count_files(repo / ".dvc" / "cache") >= after,
+                               signal.SIGINT, group=True)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if sent:
+        assert proc.returncode != 0 and "interrupted" in err, err
+        assert "Traceback" not in err
+    assert _group_gone(proc.pid), "a worker outlived the interrupted pull"
+    assert _leftovers(repo / ".dvc" / "cache", repo / "data") == []
+    lode("pull", cwd=repo)
+    assert snapshot(repo / "data") == before
+    assert json.loads(lode("status", "--json", cwd=repo).stdout) == {}
+
+
+def test_workers_stop_when_lode_is_killed(repo, lode, tmp_path):
+    """SIGKILL to lode alone (an OOM kill, `kill -9`): its workers stop too instead of
+    finishing their share as orphans, and a rerun completes the push."""
+    proc = lode.popen("push", cwd=repo, start_new_session=True)
+    remote = tmp_path / "remote"
+    try:
+        _interrupt_when(proc, lambda: count_files(remote) >= 100, signal.SIGKILL, group=False)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _group_gone(proc.pid), "workers kept running after lode was killed"
+    assert count_files(remote) < 4000, "the workers finished their shares as orphans"
+    assert _leftovers(remote) == []
+    lode("push", cwd=repo)
+    assert json.loads(lode("status", "-c", "--json", cwd=repo).stdout) == {}
