@@ -47,13 +47,22 @@ def parallel_map(
     from lode import progress
 
     with progress.bar(len(items), desc) as bar:
-        if jobs > 1 and processes and len(items) >= FORK_FROM and hasattr(os, "fork"):
+        if jobs > 1 and processes and len(items) >= FORK_FROM and _can_fork():
             # one process per core, each with its share of the threads: a remote whose
             # requests wait (S3) keeps `jobs` in flight without one GIL for all of them
             procs = min(jobs, os.cpu_count() or 1)
             if procs > 1:
                 return _fork_map(fn, items, procs, -(-jobs // procs), bar.update)
         return _thread_map(fn, items, jobs, bar.update)
+
+
+def _can_fork() -> bool:
+    """Only a single-threaded process forks: a lock another thread holds at that moment
+    (the stat cache's, logging's, the import lock) would stay held forever in the child.
+    `lode repro -j N` commits outputs from doit's threads, so it takes the thread path."""
+    import threading
+
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def _thread_map(fn, items, jobs: int, advance) -> list:

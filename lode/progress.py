@@ -38,6 +38,7 @@ class _Bar(_Null):
         from tqdm import tqdm
 
         self._lock = threading.Lock()
+        tqdm.monitor_interval = 0  # no monitor thread: lode.parallel forks only when alone
         self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, file=sys.stderr)
 
     def update(self, n: int = 1) -> None:

@@ -72,3 +72,19 @@ def test_workers_never_touch_the_parents_stat_cache(tmp_path):
     assert cache.get(str(f), st) == "a" * 32
     assert cache.get_prefix(str(tmp_path)).keys() == {b"f"}
     cache.close()
+
+
+def test_a_threaded_caller_gets_threads_not_forks():
+    """Forking beside another thread could copy a held lock into the child forever
+    (doit runs stages in threads, and a stage's outputs are committed from there)."""
+    import threading
+
+    parent, stop = os.getpid(), threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        pids = set(parallel_map(lambda _: os.getpid(), range(4000), jobs=2, processes=True))
+    finally:
+        stop.set()
+        other.join()
+    assert pids == {parent}
