@@ -95,7 +95,7 @@ def _fork_map(fn, items, procs: int, threads: int, advance) -> list:
     slices = [(lo, min(lo + step, len(items))) for lo in range(0, len(items), step)]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # or a child's exit could not repeat it, but a buffer is still shared
-    children: dict[int, int] = {}  # read fd -> pid
+    children: dict[int, tuple[int, int]] = {}  # read fd -> (pid, start of its slice)
     results: dict[int, list] = {}
     try:
         for lo, hi in slices:
@@ -105,12 +105,11 @@ def _fork_map(fn, items, procs: int, threads: int, advance) -> list:
                 os.close(r)
                 _child(fn, items[lo:hi], threads, w)
             os.close(w)
-            children[r] = pid
-        firsts = {r: lo for r, (lo, _) in zip(children, slices, strict=True)}
+            children[r] = (pid, lo)
         for r, payload in _collect(list(children), advance):
-            results[firsts[r]] = payload
+            results[children[r][1]] = payload
     finally:
-        _reap(children.values(), stop=len(results) < len(slices))
+        _reap([pid for pid, _ in children.values()], stop=len(results) < len(slices))
         for r in children:
             os.close(r)
     return [x for lo in sorted(results) for x in results[lo]]
@@ -151,30 +150,34 @@ def _send(w: int, kind: bytes, payload: bytes) -> None:
 def _collect(fds: list[int], advance):
     """Yield (fd, results) per child as each finishes; raise what a child raised."""
     sel = selectors.DefaultSelector()
-    bufs = {}
+    bufs = {fd: bytearray() for fd in fds}
     for fd in fds:
         sel.register(fd, selectors.EVENT_READ)
-        bufs[fd] = bytearray()
-    open_fds = set(fds)
+    finished: set[int] = set()
     try:
-        while open_fds:
+        while bufs:
             for key, _ in sel.select():
                 fd = key.fd
                 data = os.read(fd, 1 << 20)
                 if data:
                     bufs[fd] += data
-                    yield from _frames(fd, bufs[fd], advance)
+                    out = _frames(bufs[fd], advance)
+                    if out is not None:
+                        finished.add(fd)
+                        yield fd, out
                     continue
                 sel.unregister(fd)
-                open_fds.discard(fd)
-                if bufs[fd] != b"done":
+                del bufs[fd]
+                if fd not in finished:
                     raise WorkerDied("a worker process ended without its results "
                                      "(killed, or out of memory?); rerun to finish.")
     finally:
         sel.close()
 
 
-def _frames(fd: int, buf: bytearray, advance):
+def _frames(buf: bytearray, advance) -> list | None:
+    """Consume the whole frames at the head of `buf`: progress goes to `advance`; a child's
+    results are returned (None until they are all there), its exception raised."""
     while len(buf) >= _HEADER.size:
         kind, n = _HEADER.unpack_from(buf)
         if kind == b"p":
@@ -182,13 +185,13 @@ def _frames(fd: int, buf: bytearray, advance):
             advance(n)
             continue
         if len(buf) < _HEADER.size + n:
-            return
+            return None
         payload = pickle.loads(bytes(buf[_HEADER.size : _HEADER.size + n]))
-        buf[:] = b"done"  # nothing follows a result
+        del buf[: _HEADER.size + n]
         if kind == b"e":
             raise payload
-        yield fd, payload
-        return
+        return payload
+    return None
 
 
 def _reap(pids, stop: bool) -> None:

@@ -52,7 +52,7 @@ class StatCache:
     def __init__(self, path: str) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
-        self._owner, self._pid = os.getpid(), 0
+        self._pid = os.getpid()  # the process `_db` belongs to
         # Writes are buffered (worker threads add rows one object at a time) and flushed
         # in one transaction before the next read or at close.
         self._pending: list[tuple[bytes, int, int, int, str]] = []
@@ -60,18 +60,16 @@ class StatCache:
 
     @property
     def db(self) -> sqlite3.Connection:
-        if self._db is None or self._pid != os.getpid():
-            if os.getpid() != self._owner:
-                # A forked worker (lode.parallel) must neither use nor free its parent's
-                # connection (SQLite's locks do not survive fork), nor open the file beside
-                # its parent: it gets an empty private table, so it hashes what it must
-                # check and its rows are dropped; the parent records what workers return.
-                _inherited.append(self._db)
-                self._db = _connect(":memory:")
-            else:
-                os.makedirs(os.path.dirname(self.path), exist_ok=True)
-                self._db = _connect(self.path)
-            self._pid = os.getpid()
+        if self._pid != os.getpid():
+            # A forked worker (lode.parallel) must neither use nor free its parent's
+            # connection (SQLite's locks do not survive fork), nor open the file beside
+            # its parent: it gets an empty private table, so it hashes what it must
+            # check and its rows are dropped; the parent records what workers return.
+            _inherited.append(self._db)
+            self._db, self._pid = _connect(":memory:"), os.getpid()
+        elif self._db is None:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self._db = _connect(self.path)
         return self._db
 
     def close(self) -> None:
