@@ -31,6 +31,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fetch": ("remote", "run_fetch", "Download the data the workspace references into the cache."),
     "gc": ("data", "run_gc", "Remove cache (and remote) objects nothing references."),
     "doctor": ("remote", "run_doctor", "Check the setup: secrets in tracked files, remotes."),
+    "run": ("run", "run_run", "Run a team recipe: pre-tasks, repro, post-tasks (--detach: "
+            "in the background)."),
+    "runs": ("run", "run_runs", "List recipe runs: state, start, duration, exit code."),
+    "logs": ("run", "run_logs", "Show or follow the log of a recipe run."),
+    "stop": ("run", "run_stop", "Stop a running recipe and every process it started."),
+    "schedule": ("run", "run_schedule", "Install, show or remove the crontab entry that runs a "
+                 "recipe."),
+    "templates": ("init", "run_templates", "List the project templates of 'lode init "
+                  "--template'."),
     "config": ("config", "run_config", "Get or set a configuration option."),
     "cache": ("config", "run_cache", "Cache location and integrity check."),
 }
@@ -63,6 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--force", action="store_true", help="rewrite existing scaffolding")
     p.add_argument("--dodo", action="store_true", help="only add the dodo.py that shows the "
                    "pipeline to doit (in a repository DVC initialised)")
+    p.add_argument("--template", metavar="NAME", help="scaffold a ready project from a "
+                   "template into DIR (see 'lode templates')")
+    p.add_argument("--data-remote", metavar="URL", help="with --template: the default data "
+                   "remote (default: a local directory beside DIR)")
+    p.add_argument("--git-remote", metavar="URL", help="with --template: the Git remote "
+                   "'origin'")
+    p.add_argument("dir", nargs="?", metavar="DIR", help="with --template: where to create "
+                   "the project")
+
+    from lode.cli.run import configure as configure_run  # argparse only: cheap at start-up
+
+    configure_run(subs)
 
     subs["add"].add_argument("targets", nargs="+", metavar="TARGET")
     p = subs["commit"]

@@ -1,0 +1,1 @@
+"""Notifiers (placeholder; being written)."""
