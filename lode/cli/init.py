@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 import os
+import shlex
 
 from lode.cli.output import say
 
 
 def run_init(args) -> int:
+    from lode.errors import InitError
     from lode.workspace.init import init, write_dodo
 
+    if args.template:
+        return _run_template(args)
+    extras = [o for o, v in (("DIR", args.dir), ("--data-remote", args.data_remote),
+                             ("--git-remote", args.git_remote)) if v]
+    if extras:
+        raise InitError(f"{' and '.join(extras)} go with --template only.",
+                        "See 'lode templates'; plain 'lode init' works in the current directory.")
     if args.dodo:
         from lode.repo import Repo
 
@@ -21,4 +30,41 @@ def run_init(args) -> int:
     say(args, "Initialized lode (DVC-compatible) repository.")
     if not args.no_scm:
         say(args, "You can now commit the changes to git.")
+    return 0
+
+
+def _run_template(args) -> int:
+    from lode.workspace.template import TemplateError, scaffold
+
+    clashes = [o for o, v in (("--no-scm", args.no_scm), ("--dodo", args.dodo),
+                              ("--force", args.force)) if v]
+    if clashes:
+        raise TemplateError(f"--template does not go with {' or '.join(clashes)}: a template "
+                            "project is a new Git repository with its own dodo.py.")
+    if not args.dir:
+        raise TemplateError("--template needs the project's directory: "
+                            f"'lode init --template {args.template} DIR'.")
+    made = scaffold(args.template, args.dir, data_remote=args.data_remote,
+                    git_remote=args.git_remote)
+    say(args, f"Created the {args.template} project in {made.root} "
+              f"(Git branch main, commit {made.commit[:7]}):")
+    say(args, "  " + ", ".join(made.files))
+    say(args, f"  data remote 'storage' (the default): {made.data_remote}")
+    say(args, f"  Git remote 'origin': {made.git_remote}" if made.git_remote else
+        "  no Git remote yet: 'git remote add origin URL' (an empty repository)")
+    if made.next:
+        say(args, "Next:")
+        say(args, "  " + " && ".join([f"cd {shlex.quote(args.dir)}", *made.next]))
+    return 0
+
+
+def run_templates(args) -> int:
+    from lode.workspace.template import templates
+
+    found = templates()
+    width = max((len(t.name) for t in found), default=0)
+    for t in found:
+        print(f"{t.name:<{width}}  {t.description}")
+    if not found:
+        say(args, "No templates are installed with this lode.")
     return 0

@@ -3,7 +3,7 @@
 # of the churn pipeline in a throw-away Git repository. Usage: bash pipelines/tour/run.sh [DIR]
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"  # pipelines/
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"  # lode's checkout
 work="${1:-$(mktemp -d "${TMPDIR:-/tmp}/lode-tour.XXXXXX")}"
 mkdir -p "$work" && cd "$work"
 command -v lode >/dev/null 2>&1 || lode() { python3 -m lode "$@"; }  # not on PATH yet
@@ -51,8 +51,8 @@ lode cache verify
 git checkout -q -
 lode checkout
 
-step "a pipeline: the churn model (pipelines/churn: load -> train -> eval)"
-mkdir churn && cp "$here"/churn/{dvc.yaml,params.yaml,load.py,train.py,eval.py} churn/
+step "a pipeline: the churn model (lode/templates/churn: load -> train -> eval)"
+mkdir churn && cp "$here"/lode/templates/churn/{dvc.yaml,params.yaml,load.py,train.py,eval.py} churn/
 cd churn
 lode repro
 git add -A . && git commit -qm "churn pipeline, first run"
