@@ -9,58 +9,20 @@ from lode.cli.output import say
 from lode.repo import Repo
 
 
-def _listener(args):
-    """Stage events as lines. Stages run in doit's threads, and doit swaps sys.stdout
-    around every action, so lines go straight to the file descriptors, whole, under a
-    lock (sharing the swapped stream between threads crashed the interpreter)."""
-    import threading
-
-    mutex = threading.Lock()
-    sys.stdout.flush()
-
-    def emit(fd: int, text: str) -> None:
-        with mutex:
-            os.write(fd, (text + "\n").encode("utf-8", "replace"))
-
-    def on(event: str, stage, detail) -> None:
-        name = stage.address()
-        if args.quiet:
-            return
-        if event == "running":
-            emit(1, "\n".join([f"Running stage '{name}' ({detail}):",
-                               *(f"> {c}" for c in stage.commands)]))
-        elif event == "ran":
-            emit(1, f"Ran stage '{name}' in {detail:.2f} s")
-        elif event == "restored":
-            emit(1, f"Stage '{name}' is cached - skipping run, checked out its outputs "
-                    f"in {detail:.2f} s")
-        elif event == "skipped":
-            emit(1, f"Stage '{name}' didn't change, skipping")
-        elif event == "frozen":
-            emit(1, f"Stage '{name}' is frozen, skipping")
-
-    return on
-
-
 def _pull_inputs(args, repo, project, stages) -> None:
     from lode.cli.remote import _report
+    from lode.remotes import targeted
     from lode.remotes.config import open_remote
-    from lode.remotes.transfer import fetch
-    from lode.remotes.used import for_stages
-    from lode.workspace.checkout import checkout
 
-    used, pointer_files = for_stages(repo, project, stages)
-    if not len(used):
-        return
     remote = open_remote(repo)
-    _report(args, "fetched", fetch(repo, remote, used, remote.capabilities.jobs), remote)
-    if pointer_files:
-        checkout(repo, pointer_files)
+    result = targeted.pull(repo, remote, project, stages, remote.capabilities.jobs)
+    _report(args, "fetched", result, remote)
 
 
 def run_repro(args) -> int:
     from lode.hashing import default_jobs
     from lode.pipeline import repro
+    from lode.pipeline.events import line_listener
 
     repo = Repo.find()
     try:
@@ -79,7 +41,7 @@ def run_repro(args) -> int:
             result = repro.repro(
                 repo, project, stages, force=args.force,
                 jobs=args.jobs or default_jobs(), keep_going=args.keep_going,
-                run_cache=not args.no_run_cache, scm=repo.scm, listener=_listener(args),
+                run_cache=not args.no_run_cache, scm=repo.scm, listener=line_listener(args.quiet),
             )
     finally:
         repo.close()

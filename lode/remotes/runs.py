@@ -93,9 +93,11 @@ def upload_entries(remote: Remote, entries: dict[str, tuple[str, dict]], failed:
     return moved, problems
 
 
-def download_entries(repo, remote: Remote, used: Used) -> tuple[int, list[tuple[str, str]]]:
+def download_entries(repo, remote: Remote, used: Used, keys: list[str] | None = None
+                     ) -> tuple[int, list[tuple[str, str]]]:
     """Bring the remote's entries missing here into the cache (each checked against its
-    name); the objects of every remote entry join `used`. (downloaded, [(key, why)])."""
+    name); the objects of every remote entry join `used`. (downloaded, [(key, why)]).
+    `keys`: only the entries of these run keys (a pipeline's stages as they are now)."""
     from lode.remotes.transfer import attempt
 
     require(remote)
@@ -106,7 +108,9 @@ def download_entries(repo, remote: Remote, used: Used) -> tuple[int, list[tuple[
     def get(key: str) -> None:
         got[key] = _read(remote, key)
 
-    for key in sorted(k for k in remote.list(PREFIX) if k.count("/") == 3):
+    prefixes = [PREFIX] if keys is None else [f"{PREFIX}{k[:2]}/{k}/" for k in sorted(keys)]
+    listed = [k for p in prefixes for k in remote.list(p)]
+    for key in sorted(k for k in listed if k.count("/") == 3):
         dest = os.path.join(base, *key[len(PREFIX):].split("/"))
         if os.path.exists(dest):
             with open(dest, encoding="utf-8") as f:

@@ -26,10 +26,12 @@ def git_toplevel(path: str) -> str | None:
         d = parent
 
 
-DODO = '''"""doit entry point: `doit list`, `doit info STAGE` and `doit STAGE` run this project's
-dvc.yaml stages, the same tasks as `lode repro` (written by `lode init`)."""
+DODO = '''"""doit entry point: `doit list` shows this project's dvc.yaml stages and the
+recipes of recipes.yaml; `doit STAGE` runs a stage as `lode repro` does, `doit RECIPE` a
+recipe as `lode run` does (written by `lode init`)."""
 
 from lode.pipeline.dodo import DOIT_CONFIG, task_stages  # noqa: F401
+from lode.recipes.dodo import task_recipes  # noqa: F401
 '''
 
 

@@ -1,0 +1,70 @@
+"""What a project's `dodo.py` imports so that plain `doit` runs its recipes:
+
+    from lode.pipeline.dodo import DOIT_CONFIG, task_stages  # noqa: F401
+    from lode.recipes.dodo import task_recipes  # noqa: F401
+
+Recipes come from `recipes.yaml`, and from Python with `recipe(...)` (a step may then be
+a callable):
+
+    from lode.recipes.dodo import recipe
+    recipe("nightly", desc="…", pre=["clean_workspace", check_gpu], post=["commit"])
+"""
+
+from __future__ import annotations
+
+from lode.pipeline.dodo import _lock, _repo
+from lode.recipes.spec import Recipe
+
+REGISTERED: dict[str, Recipe] = {}
+_run_id: list[str] = []  # set by `lode run` for the run it starts
+
+
+def recipe(name: str, desc: str = "", targets: list[str] | None = None, force: bool = False,
+           pre: list | None = None, post: list | None = None) -> Recipe:
+    """Declare a recipe from Python (in dodo.py); the same fields as recipes.yaml."""
+    from lode.recipes.spec import build
+
+    made = build(name, {"desc": desc, "targets": targets, "force": force, "pre": pre or [],
+                        "post": post or []}, source="dodo.py")
+    REGISTERED[name] = made
+    return made
+
+
+def all_recipes() -> dict[str, Recipe]:
+    """recipes.yaml's, then dodo.py's; a name in both is refused."""
+    from lode.recipes import RecipeError
+    from lode.recipes.spec import load
+
+    found = load(_repo.root)
+    twice = sorted(set(found) & set(REGISTERED))
+    if twice:
+        raise RecipeError(f"recipe {', '.join(twice)} is declared in recipes.yaml and in "
+                          "dodo.py; keep one.")
+    return {**found, **REGISTERED}
+
+
+def task_recipes():
+    """The team's recipes, one doit task group each."""
+    from doit.exceptions import InvalidDodoFile
+
+    from lode.errors import LodeError
+    from lode.recipes.tasks import RecipeTasks
+
+    try:
+        recipes = all_recipes()
+        _check_names(recipes)
+    except LodeError as e:  # doit prints this as one ERROR line, not a traceback
+        raise InvalidDodoFile(str(e)) from None
+    tasks = RecipeTasks(_repo, recipes, lock=_lock, run_id=_run_id[0] if _run_id else None)
+    yield from tasks.task_dicts()
+
+
+def _check_names(recipes: dict[str, Recipe]) -> None:
+    from lode.pipeline.graph import load_project
+    from lode.recipes import RecipeError
+
+    stages = {s.address(_repo.root) for s in load_project(_repo).stages}
+    clash = sorted(stages & set(recipes))
+    if clash:
+        raise RecipeError(f"recipe {', '.join(clash)} has the name of a pipeline stage; "
+                          "doit needs one name per task: rename the recipe.")
