@@ -79,11 +79,45 @@ def split_name(name: str) -> tuple[str, str]:
         return parts[0], parts[1]
     if len(parts) == 3 and all(parts) and parts[0] == "remote":
         return f'remote "{parts[1]}"', parts[2]
+    if len(parts) == 3 and all(parts) and parts[0] == "notifier":
+        _check_notifier_option(parts[1], parts[2])
+        return f'notifier "{parts[1]}"', parts[2]
     known = ", ".join(f"{s}.{k}" for s in ("core", "cache") for k in sorted(KNOWN[s]))
     raise ConfigError(
         f"'{name}' is not a configuration option lode or DVC knows.",
-        f"Options: {known}, remote.NAME.OPTION.",
+        f"Options: {known}, remote.NAME.OPTION, notifier.NAME.OPTION.",
     )
+
+
+def _check_notifier_option(name: str, key: str) -> None:
+    from lode.notifiers import plugins
+
+    plugin = plugins().get(name)
+    if plugin is None:
+        raise ConfigError(f"there is no notifier '{name}' (installed: "
+                          f"{', '.join(sorted(plugins())) or 'none'}).")
+    if key not in plugin.options:
+        known = ", ".join(sorted(plugin.options))
+        raise ConfigError(f"'{key}' is not an option of notifier '{name}'.",
+                          f"Options: {known}." if known else "It takes none.")
+
+
+def _refuse_tracked_secret(section: str, key: str) -> None:
+    """A notifier's webhook URL is a credential: never into the committed .dvc/config."""
+    m = re.fullmatch(r'notifier "(.+)"', section)
+    if not m:
+        return
+    from lode.notifiers import plugins
+    from lode.remotes.config import SecretInConfigError, is_secret
+
+    plugin = plugins().get(m[1])
+    if is_secret(key, plugin):  # type: ignore[arg-type]  # it reads only .secrets
+        var = (plugin.env if plugin else {}).get(key)
+        raise SecretInConfigError(
+            f"'{key}' is a secret and .dvc/config is committed to Git.",
+            f"Store it in the git-ignored .dvc/config.local: 'lode config --local "
+            f"notifier.{m[1]}.{key} ...'" + (f", or set {var}." if var else "."),
+        )
 
 
 class Config:
@@ -123,5 +157,7 @@ class Config:
                 raise ConfigError(f"option '{key}' is not set in section '{section}'.")
             del sections[section][key]
         else:
+            if level == "repo":
+                _refuse_tracked_secret(section, key)
             sections.setdefault(section, {})[key] = value
         self.save(level)
