@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lode.repo import Repo
 
@@ -42,28 +43,190 @@ def configure(subs: dict) -> None:
 
 
 def run_run(args) -> int:
-    from lode.recipes.execute import list_recipes, run_recipe
+    from lode.recipes import RecipeError, runner
+    from lode.recipes.execute import find, list_recipes
 
     repo = Repo.find()
     if not args.recipe:
         for name, desc in list_recipes(repo):
             print(f"{name:<20} {desc}")
         return 0
-    # TODO(runner): --detach, --run-id records, --scheduled
-    return run_recipe(repo, args.recipe, args.doit_args)
+    if args.run_id:  # the detached child: stdout and stderr are the run's log
+        if args.detach:
+            raise RecipeError("--run-id is lode's own, for the detached run; drop it.")
+        outcome = runner.run_attached(repo, args.recipe, args.doit_args, run_id=args.run_id,
+                                      scheduled=args.scheduled, on_start=_header)
+        return _ended(outcome, sys.stdout, args.quiet)
+    find(repo, args.recipe)  # an unknown recipe: one sentence, and no run record
+    if args.detach:
+        outcome = runner.start_detached(repo, args.recipe, args.doit_args, args.scheduled)
+        if isinstance(outcome, runner.Skipped):
+            return _ended(outcome, sys.stdout, args.quiet)
+        run_id = outcome["id"]
+        print(run_id)
+        if not args.quiet:
+            print(f"started recipe '{args.recipe}' in the background (pid {outcome['pid']}); "
+                  f"follow it: lode logs {run_id} -f; stop it: lode stop {run_id}",
+                  file=sys.stderr)
+        return 0
+    # In the foreground the output stays on the terminal, not teed into the log: stage
+    # commands keep a real terminal (progress bars, colours, prompts, Ctrl-C), and stdout
+    # and stderr keep their order; --detach is the way to keep a log.
+    outcome = runner.run_attached(repo, args.recipe, args.doit_args,
+                                  scheduled=args.scheduled)
+    return _ended(outcome, sys.stderr, args.quiet)
 
 
+def _header(record: dict) -> None:
+    print(f"== lode run {record['id']}: recipe '{record['recipe']}', pid {record['pid']} on "
+          f"{record['host']}, started {record['started']}", flush=True)
+
+
+def _ended(outcome, out, quiet: bool) -> int:
+    from lode.recipes.runner import Skipped
+
+    if isinstance(outcome, Skipped):
+        print(f"skipped: {outcome.reason}; recorded as {outcome.record['id']}.", file=out)
+        return 0
+    code = outcome.get("exit_code")
+    if not quiet:
+        secs = _seconds(outcome)
+        print(f"== run {outcome['id']} {outcome['state']} (exit {code}) after "
+              f"{format_duration(secs)}", file=out, flush=True)
+    return code if isinstance(code, int) else 1
+
+
+def _seconds(record: dict) -> float | None:
+    from datetime import datetime
+
+    from lode.recipes.runner import duration_seconds
+
+    return duration_seconds(record, record.get("state", ""), datetime.now().astimezone())
+
+
+# --------------------------------------------------------------------------- rendering
+def format_duration(seconds: float | None) -> str:
+    """0.4s, 12s, 3m05s, 2h07m; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def format_start(iso: str | None) -> str:
+    """The start in local time, to the second: '2026-11-24 10:15:00'."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return "-"
+
+
+def render_runs(records: list[dict]) -> str:
+    """The table of `lode runs`: one line per run, in the order given."""
+    header = ("ID", "RECIPE", "STATE", "STARTED", "DURATION", "EXIT")
+    rows = [header] + [
+        (r.get("id", "?"), str(r.get("recipe", "?")), r.get("state", "?"),
+         format_start(r.get("started")), format_duration(r.get("duration")),
+         "-" if r.get("exit_code") is None else str(r["exit_code"]))
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+# --------------------------------------------------------------------------- commands
 def run_runs(args) -> int:
-    raise NotImplementedError
+    from lode.recipes import RecipeError
+    from lode.recipes.runner import list_runs
+
+    if args.limit is not None and args.limit < 1:
+        raise RecipeError(f"-n takes a positive number of runs, not {args.limit}.")
+    records = list_runs(Repo.find())[: args.limit]
+    if args.json:
+        import json
+
+        print(json.dumps(records, indent=2))
+    elif records:
+        print(render_runs(records))
+    elif not args.quiet:
+        print("no recipe runs yet; start one with 'lode run RECIPE'.", file=sys.stderr)
+    return 0
 
 
 def run_logs(args) -> int:
-    raise NotImplementedError
+    from lode.recipes.runner import find_run, log_chunks
+
+    repo = Repo.find()
+    record = find_run(repo, args.run)
+    out = sys.stdout.buffer
+    for chunk in log_chunks(repo, record, args.follow):
+        out.write(chunk)
+        out.flush()
+    return 0
 
 
 def run_stop(args) -> int:
-    raise NotImplementedError
+    from lode.recipes import RecipeError
+    from lode.recipes.runner import stop_run
+
+    if args.timeout < 0:
+        raise RecipeError(f"--timeout takes seconds (0 or more), not {args.timeout}.")
+    record, stopped = stop_run(Repo.find(), args.run, args.timeout)
+    # Not running is not an error: what the caller wants (the run not running) holds, so
+    # scripts can stop unconditionally. A run id that does not exist is an error.
+    if not stopped:
+        print(f"run {record['id']} is not running ({record['state']}); nothing to stop.",
+              file=sys.stderr)
+    elif not args.quiet:
+        print(f"stopped run {record['id']} ({record['state']}, exit {record['exit_code']}).")
+    return 0
 
 
 def run_schedule(args) -> int:
-    raise NotImplementedError
+    from lode.recipes import schedule
+    from lode.recipes.schedule import ScheduleError
+
+    repo = Repo.find()
+    if args.list:
+        entries = schedule.list_entries(repo)
+        for e in entries:
+            print(f"{e.recipe:<20} {e.when}")
+        if not entries and not args.quiet:
+            print("no recipe of this project is scheduled.", file=sys.stderr)
+        return 0
+    if not args.recipe:
+        raise ScheduleError("name the recipe to schedule (or use --list).")
+    if args.remove:
+        if args.cron or args.print:
+            raise ScheduleError("--remove takes no --cron or --print.")
+        if not schedule.remove(repo, args.recipe):
+            raise ScheduleError(f"recipe '{args.recipe}' of this project is not scheduled; "
+                                "'lode schedule --list' shows what is.")
+        if not args.quiet:
+            print(f"removed the crontab entry of recipe '{args.recipe}'.")
+        return 0
+    if not args.cron:
+        raise ScheduleError('say when with --cron, e.g. --cron "0 3 * * *" (every day at '
+                            "03:00), or --remove, or --list.")
+    when = schedule.normalize_when(args.cron)
+    line = schedule.entry_for(repo, args.recipe, when)
+    from lode.recipes.execute import find
+
+    find(repo, args.recipe)
+    if args.print:
+        print(line)
+        return 0
+    schedule.install(repo, args.recipe, line)
+    if not args.quiet:
+        print(f"scheduled recipe '{args.recipe}' at '{when}' in the "
+              f"crontab:\n{line}")
+    return 0
