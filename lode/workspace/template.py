@@ -193,13 +193,13 @@ def scaffold(name: str, dest: str, data_remote: str | None = None,
     dest = os.path.abspath(dest)
     exists = _check_dest(dest)
     parent = os.path.dirname(dest)
-    os.makedirs(parent, exist_ok=True)
     url = data_remote or dest + ".storage"
     plugin_for(url)  # an unknown scheme is refused before anything is written
     if git_remote is not None:
         if _local_path(git_remote) and os.path.exists(git_remote):
             git_remote = os.path.abspath(git_remote)  # as typed here, not from the project
-        _check_git_remote(git_remote, cwd=parent)
+        _check_git_remote(git_remote, cwd=os.getcwd())
+    os.makedirs(parent, exist_ok=True)
 
     build = os.path.join(parent, f".{os.path.basename(dest)}.lode-init-{secrets.token_hex(4)}")
     storage = None if data_remote else url
