@@ -113,7 +113,12 @@ def push_target(repo, remote: str | None, branch_name: str | None) -> tuple[str,
 
 
 def push(repo, remote: str, branch_name: str) -> None:
-    run_git(repo, "push", "--porcelain", remote, f"HEAD:refs/heads/{branch_name}")
+    """Push HEAD to `remote`'s `branch_name`; a branch with no upstream yet gets this one
+    (as `git push -u`), so later plain `git pull`s know where to look."""
+    current = branch(repo)
+    upstream = current == branch_name and repo.active_branch.tracking_branch() is None
+    run_git(repo, "push", "--porcelain", *(["-u"] if upstream else []), remote,
+            f"HEAD:refs/heads/{branch_name}")
 
 
 def toplevel_rel(repo, path: str) -> str:

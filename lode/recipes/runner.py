@@ -1,252 +1,44 @@
-"""The detached runner: one record per recipe run, one run per recipe, process control.
+"""The detached runner: one run per recipe, runs in the foreground or in their own
+session, and stopping them (records: lode.recipes.runs).
 
-Each `lode run` gets an id and a directory `.dvc/tmp/lode/runs/<id>/` holding `run.json`
-(written atomically, read-modify-written under a small file lock so the starter, the run
-and `lode stop` never lose each other's fields) and `log`. "One run per recipe" is an OS
-lock (flock) on `runs/<recipe>.lock` held for the run's whole life: the kernel drops it
-when the process dies, so a killed run never blocks the next one. A detached starter takes
-the lock itself (so two starters cannot both pass the check), hands the very same open
-file to the child and exits; the lock is never free in between.
-
-A record that says running is believed only while its pid still names the same process
-(the start time in /proc/<pid>/stat guards against pid reuse); otherwise it shows as dead.
+"One run per recipe" is an OS lock (flock) on `runs/<recipe>.lock` held for the run's
+whole life: the kernel drops it when the process dies, so a killed run never blocks the
+next one. A detached starter takes the lock itself (so two starters cannot both pass the
+check), hands the very same open file to the child and exits; the lock is never free in
+between.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import NamedTuple
 
-from lode.atomic import write_text_atomic
 from lode.recipes import RecipeError
+from lode.recipes.runs import (
+    alive,
+    all_procs,
+    base_record,
+    boot_id,
+    find_run,
+    new_run_dir,
+    now_iso,
+    read_record,
+    run_dir_of,
+    runs_dir,
+    safe_name,
+    update_record,
+    with_state,
+)
 
-STATES = ("running", "succeeded", "failed", "stopped", "dead", "skipped")
 LOCK_FD_ENV = "LODE_RUN_LOCK_FD"  # the detached child finds its inherited lock here
 STOPPED_EXIT = 128 + signal.SIGTERM
-
-
-# --------------------------------------------------------------------------- pure parts
-class ProcFacts(NamedTuple):
-    state: str  # R, S, D, Z (zombie), ...
-    ppid: int
-    pgrp: int
-    start: int  # clock ticks after boot: with the pid, names one process for good
-
-
-def safe_name(recipe: str) -> str:
-    """`recipe` as a file-name part (recipe names are keys of a YAML file: anything goes)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", recipe) or "_"
-
-
-def make_run_id(recipe: str, when: datetime, token: str) -> str:
-    """`compute_metrics-20261124-101500-3f2a`: readable, and sortable within a recipe."""
-    return f"{safe_name(recipe)}-{when:%Y%m%d-%H%M%S}-{token}"
-
-
-def parse_proc_stat(text: str) -> ProcFacts:
-    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    rest = text[text.rindex(")") + 2 :].split()
-    return ProcFacts(rest[0], int(rest[1]), int(rest[2]), int(rest[19]))
-
-
-def effective_state(record: dict, facts: ProcFacts | None, host: str, boot: str | None) -> str:
-    """The state to show: a running record whose process is gone, a zombie, or another
-    process under the same pid (other start time), is dead. A run on another host cannot
-    be checked from here and keeps what its record says."""
-    state = record.get("state") or "dead"
-    if state != "running":
-        return state
-    if record.get("host") not in (None, host):
-        return "running"
-    if record.get("boot_id") and boot and record["boot_id"] != boot:
-        return "dead"
-    if facts is None or facts.state in ("Z", "X"):
-        return "dead"
-    if record.get("proc_start") is not None and facts.start != record["proc_start"]:
-        return "dead"
-    return "running"
-
-
-def duration_seconds(record: dict, state: str, now: datetime) -> float | None:
-    """Seconds from start to end (to now while running); None when unknown (dead)."""
-    try:
-        started = datetime.fromisoformat(record["started"])
-        if record.get("ended"):
-            return max(0.0, (datetime.fromisoformat(record["ended"]) - started).total_seconds())
-    except (KeyError, TypeError, ValueError):
-        return None
-    if state == "running":
-        return max(0.0, (now - started).total_seconds())
-    return None
-
-
-def now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="milliseconds")
-
-
-# --------------------------------------------------------------------------- the system
-def proc_facts(pid: int | None) -> ProcFacts | None:
-    if not pid:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
-            return parse_proc_stat(f.read())
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def boot_id() -> str | None:
-    try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def _all_procs() -> dict[int, ProcFacts]:
-    out = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            facts = proc_facts(int(name))
-            if facts is not None and facts.state not in ("Z", "X"):
-                out[int(name)] = facts
-    return out
-
-
-def _alive(pid: int, start: int | None) -> bool:
-    facts = proc_facts(pid)
-    return facts is not None and facts.state not in ("Z", "X") and (
-        start is None or facts.start == start
-    )
-
-
-# --------------------------------------------------------------------------- records
-def runs_dir(repo) -> str:
-    return os.path.join(repo.state_dir, "runs")
-
-
-def _record_path(run_dir: str) -> str:
-    return os.path.join(run_dir, "run.json")
-
-
-def read_record(run_dir: str) -> dict | None:
-    try:
-        with open(_record_path(run_dir), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def update_record(run_dir: str, change: Callable[[dict], None]) -> dict:
-    """Read, change and atomically rewrite run.json, one writer at a time."""
-    fd = os.open(os.path.join(run_dir, ".record.lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        # Held only around one read and one write; should a holder hang (stopped with
-        # SIGSTOP), writing without it after a while beats waiting forever.
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.02)
-        record = read_record(run_dir) or {}
-        change(record)
-        write_text_atomic(_record_path(run_dir), json.dumps(record, indent=2) + "\n")
-        return record
-    finally:
-        os.close(fd)
-
-
-def with_state(record: dict, host: str | None = None, boot: str | None = None) -> dict:
-    """A copy of `record` with the state computed from the process table, and its duration."""
-    host = host or socket.gethostname()
-    out = dict(record)
-    out["state"] = effective_state(record, proc_facts(record.get("pid")), host, boot or boot_id())
-    out["duration"] = duration_seconds(record, out["state"], datetime.now().astimezone())
-    return out
-
-
-def list_runs(repo) -> list[dict]:
-    """Every run's record (state computed), newest first."""
-    root = runs_dir(repo)
-    try:
-        names = os.listdir(root)
-    except FileNotFoundError:
-        return []
-    host, boot = socket.gethostname(), boot_id()
-    records = []
-    for name in names:
-        rec = read_record(os.path.join(root, name))
-        if rec is not None:
-            rec.setdefault("id", name)
-            records.append(with_state(rec, host, boot))
-    records.sort(key=lambda r: (_started_key(r), r["id"]), reverse=True)
-    return records
-
-
-def _started_key(record: dict) -> float:
-    try:
-        return datetime.fromisoformat(record["started"]).timestamp()
-    except (KeyError, TypeError, ValueError):
-        return 0.0
-
-
-def find_run(repo, ref: str | None) -> dict:
-    """The run `ref` names: a run id, or a recipe (its newest run); none: the newest run."""
-    runs = list_runs(repo)
-    if not runs:
-        raise RecipeError("there are no recipe runs yet; start one with 'lode run RECIPE'.")
-    if ref is None:
-        return runs[0]
-    for rec in runs:
-        if rec["id"] == ref:
-            return rec
-    for rec in runs:
-        if rec.get("recipe") == ref:
-            return rec
-    raise RecipeError(f"there is no run '{ref}'; 'lode runs' lists them.")
-
-
-def run_dir_of(repo, run_id: str) -> str:
-    return os.path.join(runs_dir(repo), run_id)
-
-
-def _new_run_dir(repo, recipe: str) -> tuple[str, str]:
-    os.makedirs(runs_dir(repo), exist_ok=True)
-    while True:
-        run_id = make_run_id(recipe, datetime.now(), os.urandom(2).hex())
-        path = run_dir_of(repo, run_id)
-        try:
-            os.mkdir(path)
-            return run_id, path
-        except FileExistsError:  # same second, same token: draw again
-            continue
-
-
-def _base_record(run_id: str, recipe: str, argv: list[str], pid: int, repo, *,
-                 detached: bool, scheduled: bool) -> dict:
-    facts = proc_facts(pid)
-    return {
-        "id": run_id, "recipe": recipe, "argv": argv, "pid": pid,
-        "proc_start": facts.start if facts else None, "boot_id": boot_id(),
-        "pgid": os.getpgid(pid) if facts else None, "host": socket.gethostname(),
-        "cwd": repo.root, "state": "running", "started": now_iso(), "ended": None,
-        "exit_code": None, "detached": detached, "scheduled": scheduled,
-    }
 
 
 # --------------------------------------------------------------------------- the lock
@@ -316,7 +108,7 @@ def _busy(repo, recipe: str, lock: RecipeLock, scheduled: bool) -> Skipped:
         stop = f"'lode stop {run_id}'" if run_id else "'lode stop RUN'"
         raise RecipeError(f"recipe '{recipe}' is already running{who}; {stop} or wait.")
     reason = f"recipe '{recipe}' was still running{who} when its scheduled run was due"
-    skip_id, path = _new_run_dir(repo, recipe)
+    skip_id, path = new_run_dir(repo, recipe)
     with open(os.path.join(path, "log"), "w", encoding="utf-8") as f:
         f.write(f"skipped: {reason}.\n")
     now = now_iso()
@@ -341,7 +133,7 @@ def start_detached(repo, recipe: str, doit_args: list[str], scheduled: bool = Fa
     if not lock.try_acquire():
         return _busy(repo, recipe, lock, scheduled)
     try:
-        run_id, path = _new_run_dir(repo, recipe)
+        run_id, path = new_run_dir(repo, recipe)
         lock.note(run_id, os.getpid())
         argv = [sys.executable, "-m", "lode", "run", "--run-id", run_id, recipe, "--",
                 *doit_args]
@@ -362,7 +154,7 @@ def start_detached(repo, recipe: str, doit_args: list[str], scheduled: bool = Fa
             raise
         os.close(log_fd)
         lock.note(run_id, proc.pid)
-        base = _base_record(run_id, recipe, argv, proc.pid, repo, detached=True,
+        base = base_record(run_id, recipe, argv, proc.pid, repo, detached=True,
                             scheduled=scheduled)
         # setdefault: a child quick enough to have finished already keeps its final state.
         return update_record(path, lambda r: [r.setdefault(k, v) for k, v in base.items()])
@@ -381,7 +173,7 @@ def run_attached(repo, recipe: str, doit_args: list[str], *, run_id: str | None 
         return _busy(repo, recipe, lock, scheduled)
     try:
         if run_id is None:
-            run_id, path = _new_run_dir(repo, recipe)
+            run_id, path = new_run_dir(repo, recipe)
             with open(os.path.join(path, "log"), "w", encoding="utf-8") as f:
                 f.write("(a foreground run: its output went to the terminal; "
                         "'lode run --detach' keeps a log)\n")
@@ -390,7 +182,7 @@ def run_attached(repo, recipe: str, doit_args: list[str], *, run_id: str | None 
             os.makedirs(path, exist_ok=True)
         lock.note(run_id, os.getpid())
         argv = [sys.executable, "-m", "lode", *sys.argv[1:]]
-        base = _base_record(run_id, recipe, argv, os.getpid(), repo,
+        base = base_record(run_id, recipe, argv, os.getpid(), repo,
                             detached=bool(inherited), scheduled=scheduled)
         mine = {k: base[k] for k in ("pid", "proc_start", "boot_id", "pgid", "host")}
         record = update_record(path, lambda r: ([r.setdefault(k, v) for k, v in base.items()],
@@ -452,9 +244,9 @@ def _targets(pid: int, pgid: int | None) -> tuple[Callable[[], list[int]], Calla
     a detached run; a foreground run from an interactive shell too); otherwise the run and
     its descendants (a foreground run inside someone else's group, e.g. a pipe)."""
     if pgid == pid:
-        return (lambda: [p for p, f in _all_procs().items() if f.pgrp == pgid],
+        return (lambda: [p for p, f in all_procs().items() if f.pgrp == pgid],
                 lambda sig: os.killpg(pgid, sig))
-    procs = _all_procs()
+    procs = all_procs()
     family, todo = {pid: procs[pid].start} if pid in procs else {}, [pid]
     while todo:
         parent = todo.pop()
@@ -465,13 +257,13 @@ def _targets(pid: int, pgid: int | None) -> tuple[Callable[[], list[int]], Calla
 
     def signal_all(sig: int) -> None:
         for p, start in family.items():
-            if _alive(p, start):
+            if alive(p, start):
                 try:
                     os.kill(p, sig)
                 except ProcessLookupError:
                     pass
 
-    return (lambda: [p for p, s in family.items() if _alive(p, s)]), signal_all
+    return (lambda: [p for p, s in family.items() if alive(p, s)]), signal_all
 
 
 def _wait_gone(alive: Callable[[], list[int]], seconds: float) -> bool:

@@ -190,9 +190,15 @@ def git_push(ctx: RunContext, step: Step) -> str:
 
     _needs_git(ctx, step)
     where, branch = gitops.push_target(ctx.git, step.options["remote"], step.options["branch"])
+    # the data check reads the workspace's pointers and locks: they must be the commit's
+    differ = [p for p in gitops.changes(ctx.git, untracked=False)[0]
+              if p.endswith((".dvc", "dvc.lock", "dvc.yaml"))]
+    if differ:
+        raise RecipeError(f"not pushing to Git: {_names(differ)} differ from the commit, so "
+                          "what it references cannot be checked.", "Commit them first.")
     remote = _remote(ctx, step.options["data_remote"])
     try:
-        missing = targeted.missing_from(ctx.repo, remote, targeted.committed(ctx.repo))
+        missing = targeted.missing_from(ctx.repo, remote, targeted.referenced(ctx.repo))
     finally:
         remote.close()
     if missing:

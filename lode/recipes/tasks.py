@@ -45,11 +45,11 @@ class RecipeTasks:
             ctx.steps.append([step.name, "failed"])
             ctx.failed_step = step.name
             ctx.error = str(e) if isinstance(e, LodeError) else f"{type(e).__name__}: {e}"
-            emit(f"{recipe.name}: step '{step.name}' failed: {ctx.error}", 2)
             notifier = recipe.step("notify")
             if notifier is not None and "failure" in (notifier.options["on"] or []):
                 send(ctx, notifier, "failed")
-            emit(f"{recipe.name} failed at '{step.name}' after "
+            # the error itself is doit's to print (once, at the end of its report)
+            emit(f"{recipe.name} failed at step '{step.name}' after "
                  f"{time.monotonic() - ctx.started:.1f} s; the steps after it did not run.", 2)
             self._finish(recipe)
             if isinstance(e, LodeError):

@@ -115,13 +115,9 @@ def missing_from(repo, remote: Remote, used: Used) -> list[tuple[str, str]]:
                   if key not in present)
 
 
-def committed(repo, rev: str = "HEAD") -> Used:
-    """Every object the pointers and dvc.lock files of a commit name."""
-    from lode.reports.revisions import Scm
-    from lode.workspace.gc import tree_refs
+def referenced(repo) -> Used:
+    """Every object the workspace's pointers and dvc.lock files name (cached outputs
+    only: a metric kept out of the cache lives in Git)."""
+    from lode.remotes.used import collect
 
-    used = Used()
-    with Scm(repo) as scm:
-        for md5, path in tree_refs(scm.tree(rev)).items():
-            used.add(md5, path)
-    return used
+    return collect(repo)
