@@ -99,7 +99,7 @@ def _ended(outcome, out, quiet: bool) -> int:
 def _seconds(record: dict) -> float | None:
     from datetime import datetime
 
-    from lode.recipes.runner import duration_seconds
+    from lode.recipes.runs import duration_seconds
 
     return duration_seconds(record, record.get("state", ""), datetime.now().astimezone())
 
@@ -146,7 +146,7 @@ def render_runs(records: list[dict]) -> str:
 # --------------------------------------------------------------------------- commands
 def run_runs(args) -> int:
     from lode.recipes import RecipeError
-    from lode.recipes.runner import list_runs
+    from lode.recipes.runs import list_runs
 
     if args.limit is not None and args.limit < 1:
         raise RecipeError(f"-n takes a positive number of runs, not {args.limit}.")
@@ -163,7 +163,8 @@ def run_runs(args) -> int:
 
 
 def run_logs(args) -> int:
-    from lode.recipes.runner import find_run, log_chunks
+    from lode.recipes.runner import log_chunks
+    from lode.recipes.runs import find_run
 
     repo = Repo.find()
     record = find_run(repo, args.run)
