@@ -2,6 +2,10 @@
 
 Only the shape DVC writes is supported: `[section]` or `['remote "name"']` headers and
 `key = value` lines indented by four spaces. The local file wins over the tracked one.
+
+Notifier options (`notifier.NAME.OPTION` to the user) are stored as dotted keys of DVC's
+`[feature]` section: DVC 3 refuses a repository whose config has a section it does not know
+("extra keys not allowed"), but keeps unknown `feature` keys with a warning.
 """
 
 from __future__ import annotations
@@ -72,8 +76,40 @@ KNOWN = {
 }
 
 
+# The section holding notifier options, and the shape of their keys in it.
+NOTIFIER_SECTION = "feature"
+_NOTIFIER_KEY = re.compile(r"notifier\.([^.]+)\.([^.]+)")
+
+
+def notifier_key(key: str) -> tuple[str, str] | None:
+    """`notifier.slack.url` (a key of the [feature] section) -> ("slack", "url")."""
+    m = _NOTIFIER_KEY.fullmatch(key)
+    return (m[1], m[2]) if m else None
+
+
+def notifier_options(sections: Sections) -> dict[str, dict[str, str]]:
+    """name -> {option: value}, from the [feature] section of one file."""
+    found: dict[str, dict[str, str]] = {}
+    for key, value in sections.get(NOTIFIER_SECTION, {}).items():
+        parts = notifier_key(key)
+        if parts:
+            found.setdefault(parts[0], {})[parts[1]] = value
+    return found
+
+
+def dotted(section: str, key: str) -> str:
+    """What the user types for a stored option: the inverse of `split_name`."""
+    m = re.fullmatch(r'remote "(.+)"', section)
+    if m:
+        return f"remote.{m[1]}.{key}"
+    if section == NOTIFIER_SECTION and notifier_key(key):
+        return key
+    return f"{section}.{key}"
+
+
 def split_name(name: str) -> tuple[str, str]:
-    """`core.remote` -> ("core", "remote"); `remote.r1.url` -> ('remote "r1"', "url")."""
+    """`core.remote` -> ("core", "remote"); `remote.r1.url` -> ('remote "r1"', "url");
+    `notifier.slack.url` -> ("feature", "notifier.slack.url")."""
     parts = name.split(".")
     if len(parts) == 2 and all(parts) and parts[1] in KNOWN.get(parts[0], ()):
         return parts[0], parts[1]
@@ -81,7 +117,7 @@ def split_name(name: str) -> tuple[str, str]:
         return f'remote "{parts[1]}"', parts[2]
     if len(parts) == 3 and all(parts) and parts[0] == "notifier":
         _check_notifier_option(parts[1], parts[2])
-        return f'notifier "{parts[1]}"', parts[2]
+        return NOTIFIER_SECTION, name
     known = ", ".join(f"{s}.{k}" for s in ("core", "cache") for k in sorted(KNOWN[s]))
     raise ConfigError(
         f"'{name}' is not a configuration option lode or DVC knows.",
@@ -104,19 +140,20 @@ def _check_notifier_option(name: str, key: str) -> None:
 
 def _refuse_tracked_secret(section: str, key: str) -> None:
     """A notifier's webhook URL is a credential: never into the committed .dvc/config."""
-    m = re.fullmatch(r'notifier "(.+)"', section)
-    if not m:
+    parts = notifier_key(key) if section == NOTIFIER_SECTION else None
+    if not parts:
         return
     from lode.notifiers import plugins
     from lode.remotes.config import SecretInConfigError, is_secret
 
-    plugin = plugins().get(m[1])
-    if is_secret(key, plugin):  # type: ignore[arg-type]  # it reads only .secrets
-        var = (plugin.env if plugin else {}).get(key)
+    name, option = parts
+    plugin = plugins().get(name)
+    if is_secret(option, plugin):  # type: ignore[arg-type]  # it reads only .secrets
+        var = (plugin.env if plugin else {}).get(option)
         raise SecretInConfigError(
-            f"'{key}' is a secret and .dvc/config is committed to Git.",
+            f"'{option}' is a secret and .dvc/config is committed to Git.",
             f"Store it in the git-ignored .dvc/config.local: 'lode config --local "
-            f"notifier.{m[1]}.{key} ...'" + (f", or set {var}." if var else "."),
+            f"{key} ...'" + (f", or set {var}." if var else "."),
         )
 
 
@@ -154,7 +191,7 @@ class Config:
         sections = self.level(level)
         if value is None:
             if key not in sections.get(section, {}):
-                raise ConfigError(f"option '{key}' is not set in section '{section}'.")
+                raise ConfigError(f"option '{dotted(section, key)}' is not set.")
             del sections[section][key]
         else:
             if level == "repo":

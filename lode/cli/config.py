@@ -8,7 +8,7 @@ from lode.repo import Repo
 
 
 def run_config(args) -> int:
-    from lode.config import split_name
+    from lode.config import dotted, split_name
 
     repo = Repo.find()
     cfg = repo.config
@@ -16,7 +16,7 @@ def run_config(args) -> int:
         for level in ("repo", "local"):
             for section, keys in cfg.level(level).items():
                 for key, value in keys.items():
-                    say(args, f"{_dotted(section)}.{key}={value}")
+                    say(args, f"{dotted(section, key)}={value}")
         return 0
     if not args.name:
         raise ConfigError("name the option, e.g. 'lode config cache.type', or use --list.")
@@ -36,12 +36,6 @@ def run_config(args) -> int:
     with repo.lock():
         cfg.set(level, section, key, args.value)
     return 0
-
-
-def _dotted(section: str) -> str:
-    if section.startswith('remote "'):
-        return "remote." + section[len('remote "') : -1]
-    return section
 
 
 def _check_link_types(value: str) -> None:

@@ -2,10 +2,12 @@
 console). Plugins register in the `lode.notifiers` entry-point group, so a team adds one
 (e-mail, Teams, ...) without touching the core.
 
-Settings of notifier NAME: the section `notifier "NAME"` of `.dvc/config.local`, then the
-environment (a plugin maps options to variables, e.g. slack's `url` to
-LODE_SLACK_WEBHOOK_URL), the environment winning. Non-secret options (timeout, retries) may
-also sit in the tracked `.dvc/config`; a secret found there is never used, and reported.
+Settings of notifier NAME: the keys `notifier.NAME.OPTION` of the `[feature]` section of
+`.dvc/config.local` (the one section where DVC 3 tolerates keys it does not know; it warns
+"config option is unsupported" and keeps them), then the environment (a plugin maps options
+to variables, e.g. slack's `url` to LODE_SLACK_WEBHOOK_URL), the environment winning.
+Non-secret options (timeout, retries) may also sit in the tracked `.dvc/config`; a secret
+found there is never used, and reported.
 
 `notify` never raises: a notification that cannot be sent is a warning for the caller,
 never the reason a run fails. A secret (a webhook URL) never appears in what it returns.
@@ -15,11 +17,11 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Iterable
 from typing import ClassVar
 from urllib.parse import urlsplit
 
+from lode.config import notifier_options
 from lode.errors import LodeError
 
 GROUP = "lode.notifiers"
@@ -84,10 +86,6 @@ def plugins() -> dict[str, type[Notifier]]:
     return found
 
 
-def section(name: str) -> str:
-    return f'notifier "{name}"'
-
-
 def _is_secret(key: str, plugin: type[Notifier] | None) -> bool:
     from lode.remotes.config import is_secret
 
@@ -99,9 +97,9 @@ def settings_for(repo, name: str) -> dict[str, str]:
     plugin = plugins().get(name)
     settings: dict[str, str] = {}
     if repo is not None:
-        tracked = repo.config.level("repo").get(section(name), {})
+        tracked = notifier_options(repo.config.level("repo")).get(name, {})
         settings.update((k, v) for k, v in tracked.items() if not _is_secret(k, plugin))
-        settings.update(repo.config.level("local").get(section(name), {}))
+        settings.update(notifier_options(repo.config.level("local")).get(name, {}))
     for key, var in (plugin.env if plugin else {}).items():
         if os.environ.get(var):
             settings[key] = os.environ[var]
@@ -114,16 +112,15 @@ def tracked_secrets(repo, names: Iterable[str] | None = None) -> list[str]:
         return []
     found = []
     wanted = None if names is None else set(names)
-    for sec, keys in repo.config.level("repo").items():
-        m = re.fullmatch(r'notifier "(.+)"', sec)
-        if not m or (wanted is not None and m[1] not in wanted):
+    for name, options in notifier_options(repo.config.level("repo")).items():
+        if wanted is not None and name not in wanted:
             continue
-        plugin = plugins().get(m[1])
-        for key in keys:
+        plugin = plugins().get(name)
+        for key in options:
             if _is_secret(key, plugin):
                 var = (plugin.env if plugin else {}).get(key)
                 where = ".dvc/config.local" + (f" or {var}" if var else "")
-                found.append(f"notifier.{m[1]}.{key} is in the tracked .dvc/config and is not "
+                found.append(f"notifier.{name}.{key} is in the tracked .dvc/config and is not "
                              f"used; move it to {where}.")
     return found
 

@@ -37,8 +37,8 @@ def make_repo(tmp_path, **options: str) -> Repo:
     """A repository whose config.local sets these options of the slack notifier."""
     dvc = tmp_path / "proj" / ".dvc"
     dvc.mkdir(parents=True)
-    lines = "".join(f"    {k} = {v}\n" for k, v in options.items())
-    (dvc / "config.local").write_text("['notifier \"slack\"']\n" + lines if lines else "")
+    lines = "".join(f"    notifier.slack.{k} = {v}\n" for k, v in options.items())
+    (dvc / "config.local").write_text("[feature]\n" + lines if lines else "")
     return Repo(str(dvc.parent))
 
 
@@ -143,9 +143,9 @@ def test_slack_and_webhook_together_and_one_failing_does_not_stop_the_other(
     dvc = tmp_path / "proj" / ".dvc"
     dvc.mkdir(parents=True)
     (dvc / "config.local").write_text(textwrap.dedent(f"""\
-        ['notifier "slack"']
-            url = {dead_url}
-            retries = 0
+        [feature]
+            notifier.slack.url = {dead_url}
+            notifier.slack.retries = 0
         """))
     problems = notify(Repo(str(dvc.parent)), {**EVENT, "outcome": "failed",
                                              "failed_step": "repro", "error": "exit 1"})

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from lode import config
 from lode.notifiers import (
     NotifyError,
     default_via,
@@ -182,13 +183,18 @@ def test_console_is_the_default_and_prints(tmp_path, capsys):
 
 def test_env_wins_over_config_local_and_tracked_options_count(tmp_path, monkeypatch):
     repo = make_repo(tmp_path, tracked="""\
-        ['notifier "slack"']
-            timeout = 4
-            retries = 1
+        [feature]
+            notifier.slack.timeout = 4
+            notifier.slack.retries = 1
         """, local=f"""\
-        ['notifier "slack"']
-            url = {HOOK}
-            retries = 2
+        [core]
+            remote = r
+        [feature]
+            notifier.slack.url = {HOOK}
+            notifier.slack.retries = 2
+            notifier.slack = half a key
+            notifier.slack.url.extra = not ours
+            machine = true
         """)
     assert settings_for(repo, "slack") == {"url": HOOK, "timeout": "4", "retries": "2"}
     monkeypatch.setenv("LODE_SLACK_WEBHOOK_URL", "https://hooks.example/from-env")
@@ -201,8 +207,8 @@ def test_env_wins_over_config_local_and_tracked_options_count(tmp_path, monkeypa
 
 def test_url_in_tracked_config_is_refused(tmp_path, capsys):
     repo = make_repo(tmp_path, tracked=f"""\
-        ['notifier "slack"']
-            url = {HOOK}
+        [feature]
+            notifier.slack.url = {HOOK}
         """)
     assert "url" not in settings_for(repo, "slack")
     assert default_via(repo) == ["console"]
@@ -227,9 +233,9 @@ def test_named_but_unconfigured(tmp_path):
 ])
 def test_bad_options_are_a_problem_not_a_crash(tmp_path, option, complaint):
     repo = make_repo(tmp_path, local=f"""\
-        ['notifier "webhook"']
-            url = {HOOK}
-            {option}
+        [feature]
+            notifier.webhook.url = {HOOK}
+            notifier.webhook.{option}
         """)
     assert notify(repo, SUCCESS) == [f"webhook notification failed: {complaint}"]
 
@@ -302,7 +308,7 @@ def test_a_third_party_plugin_is_found_and_its_failures_are_contained(tmp_path, 
         "broken = acme_missing:Nope\n")
     (site / "acme_notify.py").write_text(PLUGIN)
     out = tmp_path / "event.json"
-    repo = make_repo(tmp_path, local=f"['notifier \"acme\"']\n    path = {out}\n")
+    repo = make_repo(tmp_path, local=f"[feature]\n    notifier.acme.path = {out}\n")
     from tests.conftest import REPO_ROOT
 
     env = {**base_env, "PYTHONPATH": f"{site}:{REPO_ROOT}", "ACME_BOOM_URL": HOOK}
@@ -373,6 +379,27 @@ def test_retry_after(value, seconds):
 
 # ---- `lode config notifier.NAME.OPTION`
 
+def test_notifier_keys_are_dotted_keys_of_the_feature_section_and_round_trip():
+    text = ("[core]\n    remote = r\n"
+            f"[feature]\n    notifier.slack.url = {HOOK}\n    notifier.slack.timeout = 5\n"
+            "    notifier.webhook.url = 'https://ci.example/h?a=1,b=2'\n"
+            "['remote \"r\"']\n    url = /tmp/r\n")
+    sections = config.parse(text, "config.local")
+    assert sections["feature"] == {"notifier.slack.url": HOOK, "notifier.slack.timeout": "5",
+                                   "notifier.webhook.url": "https://ci.example/h?a=1,b=2"}
+    assert config.render(sections) == text.replace("'https://ci.example/h?a=1,b=2'",
+                                                   '"https://ci.example/h?a=1,b=2"')
+    assert config.notifier_options(sections) == {
+        "slack": {"url": HOOK, "timeout": "5"},
+        "webhook": {"url": "https://ci.example/h?a=1,b=2"}}
+    assert config.split_name("notifier.slack.url") == ("feature", "notifier.slack.url")
+    assert config.dotted("feature", "notifier.slack.url") == "notifier.slack.url"
+    assert config.dotted("feature", "machine") == "feature.machine"
+    assert config.dotted('remote "r"', "url") == "remote.r.url"
+    assert config.dotted("core", "remote") == "core.remote"
+
+
+
 def test_lode_config_keeps_webhook_urls_out_of_the_tracked_file(lode, git_repo):
     lode("init", cwd=git_repo)
     refused = lode("config", "notifier.slack.url", HOOK, cwd=git_repo, check=False)
@@ -383,9 +410,20 @@ def test_lode_config_keeps_webhook_urls_out_of_the_tracked_file(lode, git_repo):
     lode("config", "--local", "notifier.slack.url", HOOK, cwd=git_repo)
     lode("config", "notifier.slack.timeout", "5", cwd=git_repo)
     repo = Repo(str(git_repo))
-    assert repo.config.level("repo") == {'notifier "slack"': {"timeout": "5"}}
-    assert repo.config.level("local") == {'notifier "slack"': {"url": HOOK}}
+    # DVC's [feature] section: the one where DVC 3 keeps keys it does not know
+    assert repo.config.level("repo") == {"feature": {"notifier.slack.timeout": "5"}}
+    assert repo.config.level("local") == {"feature": {"notifier.slack.url": HOOK}}
+    assert (git_repo / ".dvc" / "config.local").read_text() == (
+        f"[feature]\n    notifier.slack.url = {HOOK}\n")
     assert settings_for(repo, "slack") == {"timeout": "5", "url": HOOK}
+    listed = lode("config", "-l", cwd=git_repo).stdout.splitlines()
+    assert "notifier.slack.timeout=5" in listed and f"notifier.slack.url={HOOK}" in listed
+    assert lode("config", "notifier.slack.url", cwd=git_repo).stdout == HOOK + "\n"
+    lode("config", "--local", "--unset", "notifier.slack.url", cwd=git_repo)
+    assert "feature" not in Repo(str(git_repo)).config.level("local")
+    again = lode("config", "--local", "--unset", "notifier.slack.url", cwd=git_repo,
+                 check=False)
+    assert again.returncode != 0 and "'notifier.slack.url' is not set." in again.stderr
     for name, complaint in [
         ("notifier.slak.url", "there is no notifier 'slak' (installed: console, slack, webhook)"),
         ("notifier.slack.channel", "'channel' is not an option of notifier 'slack'. "
