@@ -30,6 +30,10 @@ recipes:
     desc: prints twice
     pre:
       - {name: two, cmd: "echo first line && sleep 1 && echo second line"}
+  stubborn:
+    desc: ignores TERM
+    pre:
+      - {name: deaf, cmd: "trap '' TERM; sleep 30; echo still here"}
   boom:
     pre:
       - {name: fail, cmd: "exit 3"}
@@ -84,11 +88,31 @@ def group_members(pgid: int) -> list[int]:
     return out
 
 
+def alive(pid: int) -> bool:
+    """Running still: not gone, not a zombie (this machine's pid 1 reaps no orphans)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
 def comm(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
+
+
+def open_files(pid: int) -> set[str]:
+    fds = Path(f"/proc/{pid}/fd")
+    out = set()
+    for fd in fds.iterdir():
+        try:
+            out.add(os.readlink(fd))
+        except OSError:
+            pass
+    return out
 
 
 @pytest.fixture
@@ -145,6 +169,10 @@ def test_a_detached_run_survives_its_terminal_and_stop_ends_it_with_its_children
         assert os.getsid(pid) == pid  # its own session: no terminal to lose
         sleeps = wait_for("the recipe's sleep", lambda: [
             p for p in group_members(pid) if comm(p) == "sleep"], 30)
+        # the recipe's lock stays with the runner: its commands do not inherit it
+        lock = str(project / ".dvc" / "tmp" / "lode" / "runs" / "sleepy.lock")
+        assert lock in open_files(pid)
+        assert all(lock not in open_files(p) for p in sleeps)
 
         # one run per recipe: refused, detached or not, and nothing recorded
         before = {r["id"] for r in runs_json(lode, project)}
@@ -161,7 +189,7 @@ def test_a_detached_run_survives_its_terminal_and_stop_ends_it_with_its_children
         assert time.monotonic() - start < 10  # TERM sufficed, no KILL timeout
         assert f"stopped run {run_id}" in stop.stdout
         assert not group_members(pid)
-        assert not [p for p in sleeps if os.path.exists(f"/proc/{p}") and comm(p) == "sleep"]
+        assert not [p for p in sleeps if alive(p)]
         record = run_of(lode, project, run_id)
         assert record["state"] == "stopped" and record["exit_code"] == 128 + signal.SIGTERM
         again = lode("stop", run_id, cwd=project)
@@ -191,6 +219,20 @@ def test_a_runner_killed_with_sigkill_shows_dead_and_frees_its_recipe(lode, proj
     assert run_of(lode, project, second)["state"] == "stopped"
     stopped_dead = lode("stop", run_id, cwd=project)
     assert "is not running (dead)" in stopped_dead.stderr
+
+
+def test_stop_kills_what_ignores_term_after_the_timeout(lode, project):
+    run_id = detach(lode, project, "stubborn")
+    pid = run_of(lode, project, run_id)["pid"]
+    wait_for("the recipe's sleep", lambda: [
+        p for p in group_members(pid) if comm(p) == "sleep"], 30)
+    start = time.monotonic()
+    lode("stop", run_id, "--timeout", "1", cwd=project)
+    assert 1 <= time.monotonic() - start < 15
+    assert not group_members(pid)
+    record = run_of(lode, project, run_id)
+    assert record["state"] == "stopped"
+    assert "still here" not in lode("logs", run_id, cwd=project).stdout
 
 
 def test_a_failing_recipe_ends_failed_with_its_exit_code(lode, project):
