@@ -155,7 +155,7 @@ def start_detached(repo, recipe: str, doit_args: list[str], scheduled: bool = Fa
         os.close(log_fd)
         lock.note(run_id, proc.pid)
         base = base_record(run_id, recipe, argv, proc.pid, repo, detached=True,
-                            scheduled=scheduled)
+                           scheduled=scheduled)
         # setdefault: a child quick enough to have finished already keeps its final state.
         return update_record(path, lambda r: [r.setdefault(k, v) for k, v in base.items()])
     finally:
@@ -183,7 +183,7 @@ def run_attached(repo, recipe: str, doit_args: list[str], *, run_id: str | None 
         lock.note(run_id, os.getpid())
         argv = [sys.executable, "-m", "lode", *sys.argv[1:]]
         base = base_record(run_id, recipe, argv, os.getpid(), repo,
-                            detached=bool(inherited), scheduled=scheduled)
+                           detached=bool(inherited), scheduled=scheduled)
         mine = {k: base[k] for k in ("pid", "proc_start", "boot_id", "pgid", "host")}
         record = update_record(path, lambda r: ([r.setdefault(k, v) for k, v in base.items()],
                                                 r.update(mine)))
