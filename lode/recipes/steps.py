@@ -80,19 +80,24 @@ def _check_transfer(result, verb: str, remote) -> str:
             f" ('{remote.name}')")
 
 
+def _transfer(ctx: RunContext, step: Step, verb: str) -> str:
+    from lode.remotes import targeted
+
+    move = targeted.pull if verb == "fetched" else targeted.push
+    project, stages = ctx.plan(reload=verb == "pushed")  # push: the lock as repro left it
+    remote = _remote(ctx, step.options["remote"])
+    try:
+        result = move(ctx.repo, remote, project, stages, remote.capabilities.jobs,
+                      run_cache=bool(step.options["run_cache"]))
+    finally:
+        remote.close()
+    return _check_transfer(result, verb, remote)
+
+
 def pull(ctx: RunContext, step: Step) -> str:
     """Only what the chosen stages read and do not make, what dvc.lock records for them,
     and the run-cache entries that can restore them."""
-    from lode.remotes import targeted
-
-    project, stages = ctx.plan()
-    remote = _remote(ctx, step.options["remote"])
-    try:
-        result = targeted.pull(ctx.repo, remote, project, stages, remote.capabilities.jobs,
-                               run_cache=bool(step.options["run_cache"]))
-    finally:
-        remote.close()
-    return _check_transfer(result, "fetched", remote)
+    return _transfer(ctx, step, "fetched")
 
 
 def repro(ctx: RunContext, step: Step) -> str:
@@ -170,16 +175,8 @@ def commit(ctx: RunContext, step: Step) -> str:
 
 
 def push(ctx: RunContext, step: Step) -> str:
-    from lode.remotes import targeted
-
-    project, stages = ctx.plan(reload=True)
-    remote = _remote(ctx, step.options["remote"])
-    try:
-        result = targeted.push(ctx.repo, remote, project, stages, remote.capabilities.jobs,
-                               run_cache=bool(step.options["run_cache"]))
-    finally:
-        remote.close()
-    return _check_transfer(result, "pushed", remote)
+    """The outputs the run recorded and the tracked data the stages read."""
+    return _transfer(ctx, step, "pushed")
 
 
 def git_push(ctx: RunContext, step: Step) -> str:

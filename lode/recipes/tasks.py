@@ -33,7 +33,7 @@ class RecipeTasks:
 
         from lode.errors import LodeError
         from lode.pipeline.events import emit
-        from lode.recipes.steps import BUILTIN, send
+        from lode.recipes.steps import BUILTIN
 
         if self._lock is not None:
             self._lock()
@@ -41,13 +41,13 @@ class RecipeTasks:
         started = time.monotonic()
         try:
             line = BUILTIN[step.kind](ctx, step)
+        except KeyboardInterrupt:  # Ctrl-C, or `lode stop`'s TERM: the team hears of it too
+            self._failed(ctx, step, "interrupted (Ctrl-C or 'lode stop')")
+            self._finish(recipe)
+            raise
         except Exception as e:
-            ctx.steps.append([step.name, "failed"])
-            ctx.failed_step = step.name
-            ctx.error = str(e) if isinstance(e, LodeError) else f"{type(e).__name__}: {e}"
-            notifier = recipe.step("notify")
-            if notifier is not None and "failure" in (notifier.options["on"] or []):
-                send(ctx, notifier, "failed")
+            self._failed(ctx, step, str(e) if isinstance(e, LodeError)
+                         else f"{type(e).__name__}: {e}")
             # the error itself is doit's to print (once, at the end of its report)
             emit(f"{recipe.name} failed at step '{step.name}' after "
                  f"{time.monotonic() - ctx.started:.1f} s; the steps after it did not run.", 2)
@@ -62,6 +62,15 @@ class RecipeTasks:
             emit(f"{recipe.name} succeeded in {time.monotonic() - ctx.started:.1f} s{commit}.")
             self._finish(recipe)
         return None
+
+    def _failed(self, ctx: RunContext, step: Step, error: str) -> None:
+        from lode.recipes.steps import send
+
+        ctx.steps.append([step.name, "failed"])
+        ctx.failed_step, ctx.error = step.name, error
+        notifier = ctx.recipe.step("notify")
+        if notifier is not None and "failure" in (notifier.options["on"] or []):
+            send(ctx, notifier, "failed")
 
     def _finish(self, recipe: Recipe) -> None:
         ctx = self._contexts.pop(recipe.name, None)

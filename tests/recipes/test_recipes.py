@@ -225,3 +225,24 @@ def test_an_unknown_recipe_is_named(lode, project):
     assert proc.returncode == 1
     assert "unknown recipe 'nope'; the recipes are: compute_metrics, retrain" in proc.stderr
     assert os.listdir(project / ".dvc" / "tmp") is not None
+
+
+def test_a_stopped_detached_run_is_notified(lode, git_repo, slack_server):
+    import time
+
+    lode("init", cwd=git_repo)
+    (git_repo / "recipes.yaml").write_text(
+        "recipes:\n  nightly:\n    pre:\n      - {name: wait, cmd: 'sleep 60'}\n"
+        "    post: [notify]\n")
+    slack = slack_server()
+    env = {"LODE_SLACK_WEBHOOK_URL": slack.url}
+    run_id = lode("run", "--detach", "nightly", cwd=git_repo, env=env).stdout.strip()
+    deadline = time.monotonic() + 30
+    while "nightly:wait" not in lode("logs", run_id, cwd=git_repo).stdout:
+        assert time.monotonic() < deadline, "the detached run never reached its step"
+        time.sleep(0.2)
+    lode("stop", run_id, "--timeout", "10", cwd=git_repo)
+    posts = slack.wait_posts(1, timeout=30)
+    assert len(posts) == 1
+    text = json.dumps(posts[0])
+    assert "nightly" in text and "wait" in text and "failed" in text
