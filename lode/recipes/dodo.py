@@ -55,6 +55,9 @@ def task_recipes():
         _check_names(recipes)
     except LodeError as e:  # doit prints this as one ERROR line, not a traceback
         raise InvalidDodoFile(str(e)) from None
+    if not recipes:  # doit would list an empty generator as a task named "recipes"
+        yield {"basename": "_no_recipes", "actions": [], "doc": "no recipes.yaml yet"}
+        return
     tasks = RecipeTasks(_repo, recipes, lock=_lock, run_id=_run_id[0] if _run_id else None)
     yield from tasks.task_dicts()
 
