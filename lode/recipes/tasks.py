@@ -87,7 +87,7 @@ class RecipeTasks:
                 yield {
                     "basename": recipe.name,
                     "name": step.name,
-                    "doc": _doc(step),
+                    "doc": _doc(recipe, step),
                     "actions": [(self.run_step, [recipe, step])],
                     "task_dep": [f"{recipe.name}:{previous}"] if previous else [],
                     "uptodate": [False],  # a recipe's steps always run
@@ -96,7 +96,10 @@ class RecipeTasks:
                 previous = step.name
 
 
-def _doc(step: Step) -> str:
+def _doc(recipe: Recipe, step: Step) -> str:
+    if step.kind == "repro":
+        what = ", ".join(recipe.targets) if recipe.targets else "every stage"
+        return f"repro {what}" + (" (force)" if recipe.force else "")
     if step.kind == "cmd":
         return f"shell: {step.action}"
     if step.kind == "python":
