@@ -25,6 +25,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "dag": ("dag", "run_dag", "Show the pipeline's stages and their order."),
     "metrics": ("reports", "run_metrics", "Show metrics, or compare them between revisions."),
     "params": ("reports", "run_params", "Compare parameters between revisions."),
+    "plots": ("plots", "run_plots", "Draw the pipeline's plots, or compare them between "
+              "revisions, as one self-contained HTML file."),
+    "compare": ("compare", "run_compare", "Compare params, metrics and data hashes across "
+                "commits, branches and tags."),
+    "report": ("report", "run_report", "Write one self-contained HTML report comparing "
+               "revisions: table, metric deltas, plots."),
     "remote": ("remote", "run_remote", "Add, change, list or remove data remotes."),
     "push": ("remote", "run_push", "Upload the data the workspace references to a remote."),
     "pull": ("remote", "run_pull", "Download the data the workspace references, and check it out."),
@@ -125,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     configure_metrics(subs["metrics"])
     configure_params(subs["params"])
+
+    from lode.cli.compare import configure_compare  # argparse only
+    from lode.cli.plots import configure_plots  # argparse only
+    from lode.cli.report import configure_report  # argparse only
+
+    configure_plots(subs["plots"])
+    configure_compare(subs["compare"])
+    configure_report(subs["report"])
 
     from lode.cli.remote import configure_remote, configure_transfer  # argparse only
 
