@@ -19,6 +19,7 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 from lode.reports import ReportError
@@ -49,9 +50,6 @@ class Revision:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     deps: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-    def values(self) -> tuple:
-        return self.params, self.metrics, self.deps
 
 
 @dataclass
@@ -231,9 +229,8 @@ def compare(repo, revs: list[str] | None = None, all_branches: bool = False,
     revisions = [revisions[i] for i in order]
     result = build(revisions, [ages[i] for i in order], sort_by)
     if not revisions:
-        result.warnings.append(
-            f"nothing to compare: none of the last {n} commits of HEAD has a dvc.lock, "
-            "and the workspace matches HEAD.")
+        result.warnings.append("nothing to compare: no recent commit of HEAD has a dvc.lock "
+                               "('lode repro', then commit it), and the workspace matches HEAD.")
     return result
 
 
@@ -258,7 +255,7 @@ def _differs(scm, workspace: Revision, revisions: list[Revision], cwd: str) -> b
     found = next((r for r in revisions if r.sha == head), None)
     if found is None:
         found = read_revision(scm.tree("HEAD"), "HEAD", cwd)
-    return workspace.values() != found.values()
+    return any(getattr(workspace, g) != getattr(found, g) for g in GROUPS)
 
 
 def _ages(scm, revisions: list[Revision]) -> list[int]:
@@ -369,24 +366,22 @@ def to_csv(c: Comparison) -> str:
     return out.getvalue()
 
 
-def _cell(group: str, value: Any, precision: int | None) -> str:
+def _cells(c: Comparison, precision: int | None) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """Headers and (text, changed) cells: revision, short sha, date, then the columns
+    (floats rounded as `metrics diff` rounds them, hashes shortened)."""
     from lode.reports.table import format_value
 
-    if value is None:
-        return FILL
-    if group == "deps":
-        return str(value)[:SHORT_HASH]
-    return format_value(value, precision)
+    def cell(group: str, value: Any) -> str:
+        if value is None:
+            return FILL
+        return str(value)[:SHORT_HASH] if group == "deps" else format_value(value, precision)
 
-
-def _cells(c: Comparison, precision: int | None) -> tuple[list[str], list[list[tuple[str, bool]]]]:
-    """Headers and (text, changed) cells: revision, short sha, date, then the columns."""
     headers = ["Revision", "SHA", "Date", *(name for _, name in c.columns)]
     table = []
     for row in c.rows:
         date = (row["date"] or "")[:16].replace("T", " ") or FILL
         cells = [(row["rev"], False), ((row["sha"] or FILL)[:SHORT_SHA], False), (date, False)]
-        cells += [(_cell(g, row[g][name], precision), name in row["changed"])
+        cells += [(cell(g, row[g][name]), name in row["changed"])
                   for g, name in c.columns]
         table.append(cells)
     return headers, table
@@ -414,21 +409,14 @@ def to_text(c: Comparison, precision: int | None = None, color: bool = False) ->
     shown = [[t + ("*" if changed and not color else "") for t, changed in cells]
              for cells in table]
     widths = [max([len(h), *(len(r[i]) for r in shown)]) for i, h in enumerate(headers)]
-    groups = ["", "", "", *(g for g, _ in c.columns)]
-    labels = {"params": "params", "metrics": "metrics", "deps": "data (md5)"}
-    spans: list[tuple[str, list[int]]] = []
-    for i, g in enumerate(groups):
-        if spans and spans[-1][0] == g:
-            spans[-1][1].append(i)
-        else:
-            spans.append((g, [i]))
-    for g, idx in spans:  # a group's label must fit above its columns
-        need = len(labels.get(g, "")) - (sum(widths[i] for i in idx) + 2 * (len(idx) - 1))
-        if need > 0:
-            widths[idx[-1]] += need
-    group_line = "  ".join(
-        f"{labels.get(g, ''):<{sum(widths[i] for i in idx) + 2 * (len(idx) - 1)}}"
-        for g, idx in spans).rstrip()
+    labels, start = [], 0
+    for group, members in groupby(["", "", "", *(g for g, _ in c.columns)]):
+        n = len(list(members))
+        label = {"deps": "data (md5)"}.get(group, group)
+        span = sum(widths[start:start + n]) + 2 * (n - 1)
+        widths[start + n - 1] += max(0, len(label) - span)  # the label fits above its columns
+        labels.append(f"{label:<{max(span, len(label))}}")
+        start += n
 
     def line(cells: list[str], marks: list[bool]) -> str:
         parts = []
@@ -437,7 +425,7 @@ def to_text(c: Comparison, precision: int | None = None, color: bool = False) ->
             parts.append(f"{BOLD}{text}{RESET}{pad}" if mark and color else text + pad)
         return "  ".join(parts).rstrip()
 
-    lines = [group_line, line(headers, [False] * len(headers))]
+    lines = ["  ".join(labels).rstrip(), line(headers, [False] * len(headers))]
     lines += [line(s, [m for _, m in cells]) for s, cells in zip(shown, table, strict=True)]
     if any(m for cells in table for _, m in cells):
         mark = "bold" if color else "*"
