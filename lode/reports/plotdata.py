@@ -86,7 +86,8 @@ def parse_data(raw: bytes, path: str, header: bool = True) -> list[dict]:
 
             records = datapoints(yamlio.loads(text))
     except Exception as e:  # noqa: BLE001 - any parser's failure is this file's error
-        raise PlotsError(f"'{name}' is not valid {kind}: {e}") from None
+        why = " ".join(str(e).split())  # YAML's messages span lines; a warning is one
+        raise PlotsError(f"'{name}' is not valid {kind}: {why}") from None
     if not records:
         raise PlotsError(f"'{name}' holds no records (a list of fields and values).")
     return records

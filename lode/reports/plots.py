@@ -147,7 +147,8 @@ def _at(tree) -> str:
     return "in the workspace" if tree.name == WORKSPACE else f"at revision '{tree.name}'"
 
 
-def read_plot(tree, defn: Definition, outs: dict) -> tuple[dict | None, dict | None, list[str]]:
+def read_plot(tree, defn: Definition, outs: dict,
+              plot_id: str | None = None) -> tuple[dict | None, dict | None, list[str]]:
     """(entry, shown props, warnings) of one plot at one revision; entry None when its
     files are all missing there."""
     warnings: list[str] = []
@@ -169,7 +170,7 @@ def read_plot(tree, defn: Definition, outs: dict) -> tuple[dict | None, dict | N
         files = {rel: parse_data(raw, rel, header) for rel, raw in contents.items()}
         records, shown = series(defn.name, defn.props, files)
     except LodeError as e:
-        warnings.append(f"cannot draw plot '{defn.name}' {_at(tree)}: {e}")
+        warnings.append(f"cannot draw plot '{plot_id or defn.name}' {_at(tree)}: {e}")
         return _entry(error=str(e)), None, warnings
     return _entry(data=records), shown, warnings
 
@@ -244,7 +245,7 @@ def collect(repo, revs: list[str] | None = None, targets: list[str] | None = Non
                 if not plot["sources"]:
                     plot["sources"] = defn.sources
                     plot["kind"] = "image" if defn.image else "vega"
-                entry, shown, found = read_plot(tree, defn, outs)
+                entry, shown, found = read_plot(tree, defn, outs, plot["id"])
                 warnings.extend(found)
                 if entry is not None:
                     plot["revisions"][tree.name] = entry
