@@ -66,7 +66,12 @@ def _table(comparison) -> str:
             for _, name in (c for c in comparison.columns if c[0] == g):
                 value = row[g].get(name)
                 cls = " class='changed'" if name in changed or f"{g}:{name}" in changed else ""
-                cells.append(f"<td{cls}>{escape(_fmt(value))}</td>")
+                text = _fmt(value)
+                if g == "deps" and isinstance(value, str):  # the full md5 on hover
+                    cells.append(f"<td{cls} title='{escape(value)}'><code>"
+                                 f"{escape(value[:8])}</code></td>")
+                    continue
+                cells.append(f"<td{cls}>{escape(text)}</td>")
         body.append(f"<tr data-rev='{escape(row['rev'])}'>{''.join(cells)}</tr>")
     return ("<table class='compare'><thead><tr>" + "".join(head1) + "</tr><tr>"
             + "".join(head2) + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
@@ -98,26 +103,54 @@ def _deltas(deltas: list[dict], baseline: str) -> str:
             f"<th>Change %</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def _revisions(rows: list[dict], stages: dict[str, dict[str, dict]]) -> str:
-    parts = []
-    for row in rows:
-        meta = [f"<dt>Commit</dt><dd><code>{escape(row.get('sha') or 'uncommitted')}</code></dd>"]
-        if row.get("author"):
-            meta.append(f"<dt>Author</dt><dd>{escape(row['author'])}</dd>")
-        if row.get("date"):
-            meta.append(f"<dt>Date</dt><dd>{escape(_day(row['date']))}</dd>")
-        if row.get("message"):
-            meta.append(f"<dt>Message</dt><dd>{escape(row['message'])}</dd>")
-        hashes = []
-        for stage, entry in stages.get(row["rev"], {}).items():
-            files = "".join(f"<li>{escape(kind)} <code>{escape(path)}</code> "
-                            f"<code>{escape(md5[:8])}</code></li>"
-                            for kind, path, md5 in entry)
-            hashes.append(f"<li><b>{escape(stage)}</b><ul>{files}</ul></li>")
-        parts.append(f"<section class='revision'><h3>{escape(row['rev'])}</h3>"
-                     f"<dl>{''.join(meta)}</dl><ul class='stages'>{''.join(hashes)}</ul>"
-                     "</section>")
-    return "".join(parts)
+def _revisions(rows: list[dict]) -> str:
+    """Who made each revision, when, and why."""
+    body = "".join(
+        f"<tr><td class='rev'>{escape(r['rev'])}</td>"
+        f"<td><code>{escape(r.get('sha') or 'uncommitted')}</code></td>"
+        f"<td>{escape(r.get('author') or '-')}</td><td>{escape(_day(r.get('date')))}</td>"
+        f"<td>{escape(r.get('message') or '-')}</td></tr>" for r in rows)
+    return ("<table class='revisions'><thead><tr><th>Revision</th><th>Commit</th>"
+            "<th>Author</th><th>Date</th><th>Message</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def _stage_table(rows: list[dict], stages: dict[str, dict[str, list]]) -> str:
+    """Every stage's deps and outs × revisions, as short md5s; a hash that differs from
+    the next older revision's is highlighted."""
+    names = [r["rev"] for r in rows]
+    keys: dict[tuple[str, str, str], dict[str, str]] = {}
+    for rev in names:
+        for stage, items in stages.get(rev, {}).items():
+            for kind, path, md5 in items:
+                keys.setdefault((stage, kind, path), {})[rev] = md5
+    if not keys:
+        return "<p>No stage has run in these revisions.</p>"
+    older = _older(rows)
+    body = []
+    for (stage, kind, path), by_rev in keys.items():
+        cells = []
+        for rev in names:
+            md5 = by_rev.get(rev)
+            prev = by_rev.get(older.get(rev, ""), md5) if older.get(rev) else md5
+            cls = " class='changed'" if md5 and prev and md5 != prev else ""
+            cells.append(f"<td{cls} title='{escape(md5 or '')}'><code>"
+                         f"{escape(md5[:8] if md5 else '-')}</code></td>")
+        body.append(f"<tr><td>{escape(stage)}</td><td>{kind}</td><td><code>{escape(path)}"
+                    f"</code></td>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    return ("<table class='stages'><thead><tr><th>Stage</th><th></th><th>Path</th>"
+            f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def _older(rows: list[dict]) -> dict[str, str]:
+    """Each revision's next older one, by commit date (the workspace is the newest)."""
+    dated = sorted(rows, key=lambda r: r.get("date") or "9999")
+    return {dated[i]["rev"]: dated[i - 1]["rev"] for i in range(1, len(dated))}
+
+
+def oldest(rows: list[dict]) -> str:
+    return min(rows, key=lambda r: r.get("date") or "9999")["rev"]
 
 
 def stage_hashes(tree) -> dict[str, list[tuple[str, str, str]]]:
@@ -166,7 +199,7 @@ def build(repo, revs: list[str] | None = None, all_branches: bool = False,
         raise ReportError("there is no revision to report on.",
                           "Commit the pipeline's results first, or name revisions.")
     names = [r["rev"] for r in rows]
-    baseline = baseline or names[-1]  # the oldest row, unless told
+    baseline = baseline or oldest(rows)
     if baseline not in names:
         from lode.reports import ReportError
 
@@ -194,10 +227,12 @@ def build(repo, revs: list[str] | None = None, all_branches: bool = False,
         f"<section><h2>Metric deltas against {escape(baseline)}</h2>"
         f"{_deltas(deltas, baseline)}</section>"
         f"<section><h2>Plots</h2>{render(plots.data)}</section>"
-        f"<section><h2>Revisions</h2>{_revisions(rows, stages)}</section>"
+        f"<section><h2>Revisions</h2>{_revisions(rows)}"
+        f"<h3>Stage hashes (dvc.lock)</h3>{_stage_table(rows, stages)}</section>"
     )
-    return Report({"html": page(title, body), "rows": rows, "deltas": deltas,
-                   "baseline": baseline}, warnings)
+    html = page(title, body, cache_dir=repo.state_dir)  # the Vega bundle, cached on disk
+    return Report({"html": html, "rows": rows, "deltas": deltas, "baseline": baseline},
+                  warnings)
 
 
 def pull_outputs(repo, refs: list[str]) -> list[str]:
