@@ -42,6 +42,8 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
                    help="a Markdown (GitHub) table, changed cells in bold")
     p.add_argument("--precision", type=int, metavar="N",
                    help="round floats to N digits after the point in tables (default: 5)")
+    p.add_argument("--pull", action="store_true", help="fetch the revisions' cached metric "
+                   "files missing here from the default remote first")
     p.add_argument("--only-changed", action="store_true",
                    help="only the columns whose value changed in some revision")
 
@@ -61,6 +63,13 @@ def run_compare(args) -> int:
     try:
         c = history.compare(repo, args.revs or None, args.all_branches, args.all_tags,
                             args.n, args.sort_by)
+        if args.pull and c.rows:
+            from lode.remotes.targeted import fetch_outputs
+
+            for w in fetch_outputs(repo, [r["sha"] or "workspace" for r in c.rows]):
+                warn(w)
+            c = history.compare(repo, args.revs or None, args.all_branches, args.all_tags,
+                                args.n, args.sort_by)
     finally:
         repo.close()
     if args.only_changed:

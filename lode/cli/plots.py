@@ -46,6 +46,8 @@ def configure_plots(p: argparse.ArgumentParser) -> None:
     d = sub.add_parser("diff", help=help_, description=help_)
     _verbosity(d)
     d.add_argument("revisions", nargs="*", metavar="REV", help="Git revisions")
+    d.add_argument("--pull", action="store_true", help="fetch the revisions' cached plot "
+                   "files missing here from the default remote first")
     d.add_argument("--targets", nargs="+", metavar="TARGET",
                    help="only these plot ids, plot files or directories")
     _output(d)
@@ -72,6 +74,11 @@ def run_plots(args) -> int:
             report = plots.show(repo, args.targets or None)
             title = "lode plots"
         else:
+            if args.pull:
+                from lode.remotes.targeted import fetch_outputs
+
+                for w in fetch_outputs(repo, [*(args.revisions or ["HEAD"]), "workspace"]):
+                    warn(w)
             report = plots.diff(repo, args.revisions, args.targets)
             title = "lode plots diff " + " ".join(report.data["revisions"])
         if not getattr(args, "quiet", False):

@@ -121,3 +121,34 @@ def referenced(repo) -> Used:
     from lode.remotes.used import collect
 
     return collect(repo)
+
+
+def fetch_outputs(repo, refs: list[str]) -> list[str]:
+    """Fetch the cached metric and plot outputs these revisions (Git revisions, or
+    'workspace') record and the cache lacks, from the default remote, for the reports
+    that read them; one warning per object that could not be fetched."""
+    from lode.remotes.config import open_remote
+    from lode.remotes.transfer import fetch
+    from lode.reports.revisions import Scm
+
+    used = Used()
+    with Scm(repo) as scm:
+        for ref in dict.fromkeys(refs):
+            tree = scm.tree(ref)
+            for _, stages, _ in tree.pipelines:
+                for stage in stages:
+                    for out in stage.outs:
+                        if out.kind == "outs" or not out.cache:
+                            continue
+                        rec = tree.output_record(stage, out)
+                        if rec and isinstance(rec.get("md5"), str):
+                            used.add(rec["md5"], repo.rel(stage.abspath(out.path)))
+    if not len(used):
+        return []
+    remote = open_remote(repo)
+    try:
+        result = fetch(repo, remote, used, remote.capabilities.jobs)
+    finally:
+        remote.close()
+    return [f"cannot fetch {path} ({md5[:8]}) from '{remote.name}': {why}"
+            for md5, path, why in result.failed]

@@ -182,6 +182,7 @@ def build(repo, revs: list[str] | None = None, all_branches: bool = False,
     """The report's HTML in `.data["html"]`, with the rows and deltas beside it. With
     `pull`, the revisions' cached metric and plot files missing here are fetched from
     the default remote first."""
+    from lode.remotes.targeted import fetch_outputs
     from lode.reports.history import compare
     from lode.reports.html import page
     from lode.reports.plots import collect, render
@@ -190,7 +191,7 @@ def build(repo, revs: list[str] | None = None, all_branches: bool = False,
     comparison = compare(repo, revs, all_branches=all_branches, all_tags=all_tags, n=n)
     pulled: list[str] = []
     if pull and comparison.rows:
-        pulled = pull_outputs(repo, [r.get("sha") or WORKSPACE for r in comparison.rows])
+        pulled = fetch_outputs(repo, [r.get("sha") or WORKSPACE for r in comparison.rows])
         comparison = compare(repo, revs, all_branches=all_branches, all_tags=all_tags, n=n)
     rows = comparison.rows
     if not rows:
@@ -234,33 +235,3 @@ def build(repo, revs: list[str] | None = None, all_branches: bool = False,
     return Report({"html": html, "rows": rows, "deltas": deltas, "baseline": baseline},
                   warnings)
 
-
-def pull_outputs(repo, refs: list[str]) -> list[str]:
-    """Fetch the cached metric and plot outputs these revisions record and the cache
-    lacks; one warning per object that could not be fetched."""
-    from lode.remotes.config import open_remote
-    from lode.remotes.transfer import fetch
-    from lode.remotes.used import Used
-    from lode.reports.revisions import Scm
-
-    used = Used()
-    with Scm(repo) as scm:
-        for ref in dict.fromkeys(refs):
-            tree = scm.tree(ref)
-            for _, stages, _ in tree.pipelines:
-                for stage in stages:
-                    for out in stage.outs:
-                        if out.kind == "outs" or not out.cache:
-                            continue
-                        rec = tree.output_record(stage, out)
-                        if rec and isinstance(rec.get("md5"), str):
-                            used.add(rec["md5"], repo.rel(stage.abspath(out.path)))
-    if not len(used):
-        return []
-    remote = open_remote(repo)
-    try:
-        result = fetch(repo, remote, used, remote.capabilities.jobs)
-    finally:
-        remote.close()
-    return [f"cannot fetch {path} ({md5[:8]}) from '{remote.name}': {why}"
-            for md5, path, why in result.failed]
