@@ -56,7 +56,7 @@ def _color() -> bool:
 def run_compare(args) -> int:
     from lode.cli.output import warn
     from lode.repo import Repo
-    from lode.reports import history
+    from lode.reports import history, history_render
     from lode.reports.table import DEFAULT_PRECISION
 
     repo = Repo.find()
@@ -79,12 +79,12 @@ def run_compare(args) -> int:
             warn(w)
     precision = args.precision or DEFAULT_PRECISION
     if args.json:
-        print(history.to_json(c))
+        print(history_render.to_json(c))
     elif args.csv:
-        sys.stdout.write(history.to_csv(c))
+        sys.stdout.write(history_render.to_csv(c))
     elif args.markdown:
-        print(history.to_markdown(c, precision) + "\n")
+        print(history_render.to_markdown(c, precision) + "\n")
     elif c.rows:
-        print(history.to_text(c, precision, color=_color()))
+        print(history_render.to_text(c, precision, color=_color()))
     sys.stdout.flush()
     return 0

@@ -10,16 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 
+from lode.cli.reports import verbosity
+
 DEFAULT_OUT = os.path.join("dvc_plots", "index.html")  # where DVC writes its page
-
-
-def _verbosity(p: argparse.ArgumentParser) -> None:
-    # As lode.cli._common for sub-commands: never reset what `lode -v CMD` set.
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                   help="more output; tracebacks")
-    g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                   help="only errors")
 
 
 def _output(p: argparse.ArgumentParser) -> None:
@@ -36,7 +29,7 @@ def configure_plots(p: argparse.ArgumentParser) -> None:
     help_ = ("Draw the workspace's plots (those dvc.yaml declares, or TARGETs) into one "
              "self-contained HTML file.")
     s = sub.add_parser("show", help=help_, description=help_)
-    _verbosity(s)
+    verbosity(s)
     s.add_argument("targets", nargs="*", metavar="TARGET",
                    help="plot ids, plot files or directories, dvc.yaml files "
                    "(default: every plot dvc.yaml declares)")
@@ -44,7 +37,7 @@ def configure_plots(p: argparse.ArgumentParser) -> None:
     help_ = ("Draw plots of several revisions over each other (images side by side): "
              "no REV: HEAD and the workspace; one: it and the workspace; more: those.")
     d = sub.add_parser("diff", help=help_, description=help_)
-    _verbosity(d)
+    verbosity(d)
     d.add_argument("revisions", nargs="*", metavar="REV", help="Git revisions")
     d.add_argument("--pull", action="store_true", help="fetch the revisions' cached plot "
                    "files missing here from the default remote first")

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 
-def _verbosity(p: argparse.ArgumentParser) -> None:
+def verbosity(p: argparse.ArgumentParser) -> None:
     # As lode.cli._common for sub-commands: never reset what `lode -v CMD` set.
     g = p.add_mutually_exclusive_group()
     g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
@@ -47,7 +47,7 @@ def configure_metrics(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="metrics_command", metavar="SUBCOMMAND", required=True)
     help_ = "Print the metrics of the workspace (or of every branch, tag or commit)."
     s = sub.add_parser("show", help=help_, description=help_)
-    _verbosity(s)
+    verbosity(s)
     s.add_argument("targets", nargs="*", metavar="TARGET",
                    help="metrics files or directories (default: all that dvc.yaml declares)")
     s.add_argument("-a", "--all-branches", action="store_true", help="every branch too")
@@ -60,7 +60,7 @@ def configure_metrics(p: argparse.ArgumentParser) -> None:
     help_ = ("Compare metrics between two revisions (default: HEAD and the workspace): "
              "old, new, change and change in percent.")
     d = sub.add_parser("diff", help=help_, description=help_)
-    _verbosity(d)
+    verbosity(d)
     _revisions(d, "metrics")
     d.add_argument("-R", "--recursive", action="store_true",
                    help="accepted for DVC compatibility (directories are always searched)")
@@ -73,7 +73,7 @@ def configure_params(p: argparse.ArgumentParser) -> None:
     help_ = ("Compare the parameters the pipelines use between two revisions "
              "(default: HEAD and the workspace).")
     d = sub.add_parser("diff", help=help_, description=help_)
-    _verbosity(d)
+    verbosity(d)
     _revisions(d, "params")
     d.add_argument("--deps", action="store_true",
                    help="only the parameters that stages list as dependencies")

@@ -29,7 +29,7 @@ def format_dict(d: dict) -> dict:
     }
 
 
-def _is_number(v: Any) -> bool:
+def is_number(v: Any) -> bool:
     return isinstance(v, (int, float))  # bool too: DVC reports True - False = 1
 
 
@@ -50,7 +50,7 @@ def diff_values(old: Any, new: Any, with_unchanged: bool) -> dict[str, Any]:
     if not with_unchanged and old == new:
         return {}
     res: dict[str, Any] = {"old": old, "new": new}
-    if _is_number(old) and _is_number(new):
+    if is_number(old) and is_number(new):
         res["diff"] = new - old
     return res
 
@@ -110,6 +110,6 @@ def diff(old: dict[str, dict], new: dict[str, dict], with_unchanged: bool = Fals
 def relative_change(change: dict[str, Any]) -> float | None:
     """The change in percent of the old value; None when it is not a number or is 0."""
     old, delta = change.get("old"), change.get("diff")
-    if not _is_number(old) or not _is_number(delta) or old == 0:
+    if not is_number(old) or not is_number(delta) or old == 0:
         return None
     return delta / abs(old) * 100

@@ -26,7 +26,8 @@ class MetricsParseError(ReportError):
 
 
 # -- reading one file -----------------------------------------------------------------
-def _number(text: str) -> Any:
+def number(text: str) -> Any:
+    """A CSV/TSV cell as int, float or the text itself."""
     for kind in (int, float):
         try:
             return kind(text)
@@ -39,7 +40,7 @@ def _last_row(text: str, delimiter: str) -> dict:
     rows = list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
     if not rows:
         return {}
-    return {k: _number(v) for k, v in rows[-1].items() if k is not None and v is not None}
+    return {k: number(v) for k, v in rows[-1].items() if k is not None and v is not None}
 
 
 def parse(text: str, path: str) -> Any:

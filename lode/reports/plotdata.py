@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from lode.reports import ReportError
+from lode.reports.metrics import number
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 DATA_EXTS = (".json", ".yaml", ".yml", ".csv", ".tsv")
@@ -25,22 +26,13 @@ class PlotsError(ReportError):
 
 
 # -- reading one data file ------------------------------------------------------------
-def _number(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def _rows(text: str, delimiter: str, header: bool) -> list[dict]:
     names = None
     if not header:
         first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
         names = [str(i) for i in range(len(first))]
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter, fieldnames=names)
-    return [{k: _number(v) for k, v in row.items() if k is not None and v is not None}
+    return [{k: number(v) for k, v in row.items() if k is not None and v is not None}
             for row in reader]
 
 

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from lode.reports import Report
+from lode.reports.compare import is_number
 from lode.reports.html import escape
 
 GROUP_TITLES = {"params": "Parameters", "metrics": "Metrics", "deps": "Data (md5 of stage deps)"}
@@ -21,10 +22,6 @@ def _fmt(value: Any, precision: int = 5) -> str:
     if isinstance(value, float):
         return f"{round(value, precision):g}"
     return str(value)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def metric_deltas(rows: list[dict], baseline: str) -> list[dict]:
@@ -39,7 +36,7 @@ def metric_deltas(rows: list[dict], baseline: str) -> list[dict]:
             continue
         for name in sorted({*base["metrics"], *row["metrics"]}):
             old, new = base["metrics"].get(name), row["metrics"].get(name)
-            diff = new - old if _number(old) and _number(new) else None
+            diff = new - old if is_number(old) and is_number(new) else None
             rel = diff / abs(old) * 100 if diff is not None and old else None
             out.append({"rev": row["rev"], "metric": name, "baseline": old, "value": new,
                         "diff": diff, "percent": rel})

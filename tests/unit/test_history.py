@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from lode.reports import history
+from lode.reports import history, history_render
 from lode.reports.history import CompareError, Revision
 
 
@@ -75,7 +75,7 @@ def test_missing_values_are_none_and_revisions_keep_their_warnings():
     assert c.rows[1]["metrics"] == {"acc": None, "roc_auc": None}
     assert c.warnings == ["cannot read metrics at revision 'HEAD~1'"]
     # '-' where missing, and changed: the older revision had values there
-    assert history.to_text(c).splitlines()[3].split()[6:8] == ["-*", "-*"]
+    assert history_render.to_text(c).splitlines()[3].split()[6:8] == ["-*", "-*"]
 
 
 # -- changed cells --------------------------------------------------------------------
@@ -142,12 +142,12 @@ def test_an_unknown_sort_column_is_one_sentence_listing_the_columns(three):
 # -- rendering ------------------------------------------------------------------------
 def test_json_is_the_rows(three):
     c = history.build(three)
-    assert json.loads(history.to_json(c)) == c.rows
+    assert json.loads(history_render.to_json(c)) == c.rows
 
 
 def test_csv_has_a_header_and_one_row_per_revision_with_full_values(three):
     three[1].metrics = {}
-    rows = list(csv.DictReader(io.StringIO(history.to_csv(history.build(three)))))
+    rows = list(csv.DictReader(io.StringIO(history_render.to_csv(history.build(three)))))
     assert list(rows[0]) == ["rev", "sha", "date", "author", "message", "seed", "train.C",
                              "acc", "roc_auc", "data/train.csv", "model.pkl"]
     assert [r["rev"] for r in rows] == ["HEAD", "HEAD~1", "HEAD~2"]
@@ -158,7 +158,7 @@ def test_csv_has_a_header_and_one_row_per_revision_with_full_values(three):
 
 def test_markdown_bolds_changed_cells_and_shortens_hashes(three):
     three[0].metrics["metrics.json"]["roc_auc"] = 0.823312345
-    md = history.to_markdown(history.build(three), precision=3)
+    md = history_render.to_markdown(history.build(three), precision=3)
     lines = md.splitlines()
     cells = [[x.strip() for x in line.strip("|").split("|")] for line in lines]
     assert cells[0][:4] == ["Revision", "SHA", "Date", "seed"]
@@ -172,12 +172,12 @@ def test_markdown_bolds_changed_cells_and_shortens_hashes(three):
 
 def test_markdown_escapes_pipes():
     c = history.build([Revision("a|b", metrics={"m.json": {"x|y": 1}})])
-    assert "a\\|b" in history.to_markdown(c) and "x\\|y" in history.to_markdown(c)
+    assert "a\\|b" in history_render.to_markdown(c) and "x\\|y" in history_render.to_markdown(c)
 
 
 def test_text_marks_changes_with_a_star_or_bold(three):
     c = history.build(three)
-    plain = history.to_text(c, precision=5).splitlines()
+    plain = history_render.to_text(c, precision=5).splitlines()
     assert plain[0].split() == ["params", "metrics", "data", "(md5)"]
     assert plain[1].split()[:4] == ["Revision", "SHA", "Date", "seed"]
     assert plain[2].split() == ["HEAD", "HEAD000", "2024-05-01", "10:20", "42", "0.05*",
@@ -187,14 +187,14 @@ def test_text_marks_changes_with_a_star_or_bold(three):
     # each group's label sits above its first column
     assert plain[0].index("metrics") == plain[1].index("acc")
     assert plain[0].index("data") == plain[1].index("data/train.csv")
-    bold = history.to_text(c, precision=5, color=True).splitlines()
-    assert f"{history.BOLD}0.05{history.RESET}" in bold[2] and "*" not in bold[2]
+    bold = history_render.to_text(c, precision=5, color=True).splitlines()
+    assert f"{history_render.BOLD}0.05{history_render.RESET}" in bold[2] and "*" not in bold[2]
     # padding counts the text, not the escape codes
-    assert bold[2].replace(history.BOLD, "").replace(history.RESET, "") == \
+    assert bold[2].replace(history_render.BOLD, "").replace(history_render.RESET, "") == \
         plain[2].replace("*", " ").rstrip()
 
 
 def test_text_rounds_as_metrics_diff_does():
     c = history.build([Revision("a", metrics={"m.json": {"v": 0.123456789}})])
-    assert history.to_text(c, precision=3).splitlines()[2].split()[-1] == "0.123"
-    assert history.to_text(c, precision=None).splitlines()[2].split()[-1] == "0.123456789"
+    assert history_render.to_text(c, precision=3).splitlines()[2].split()[-1] == "0.123"
+    assert history_render.to_text(c, precision=None).splitlines()[2].split()[-1] == "0.123456789"
