@@ -143,6 +143,8 @@ def build(revisions: list[Revision], chronology: list[int] | None = None,
         row["changed"] = []
         rows.append(row)
     ranks = chronology if chronology is not None else list(range(len(revisions)))
+    for row, rank in zip(rows, ranks, strict=True):
+        row["age"] = rank  # 0 the newest: the report picks its baseline by it
     by_age = sorted(range(len(rows)), key=lambda i: ranks[i])
     for newer, older in zip(by_age, by_age[1:], strict=False):
         rows[newer]["changed"] = [

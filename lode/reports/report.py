@@ -141,13 +141,14 @@ def _stage_table(rows: list[dict], stages: dict[str, dict[str, list]]) -> str:
 
 
 def _older(rows: list[dict]) -> dict[str, str]:
-    """Each revision's next older one, by commit date (the workspace is the newest)."""
-    dated = sorted(rows, key=lambda r: r.get("date") or "9999")
-    return {dated[i]["rev"]: dated[i - 1]["rev"] for i in range(1, len(dated))}
+    """Each revision's next older one, by the rows' age (Git's date order: never a
+    parent before its child, even within one second; the workspace is the newest)."""
+    by_age = sorted(rows, key=lambda r: r["age"])
+    return {by_age[i]["rev"]: by_age[i + 1]["rev"] for i in range(len(by_age) - 1)}
 
 
 def oldest(rows: list[dict]) -> str:
-    return min(rows, key=lambda r: r.get("date") or "9999")["rev"]
+    return max(rows, key=lambda r: r["age"])["rev"]
 
 
 def stage_hashes(tree) -> dict[str, list[tuple[str, str, str]]]:

@@ -89,6 +89,7 @@ def test_the_report_renders_offline_in_chromium(churn3, lode):
                 assert box and box["width"] > 50 and box["height"] > 50, (i, box)
             text = page.inner_text("body")
             assert "roc_auc" in text and "train.C" in text
+            assert "Metric deltas against HEAD~2" in text  # the oldest is the baseline
         finally:
             browser.close()
     assert problems == []

@@ -56,3 +56,17 @@ def test_compare_plots_and_report_pull_what_the_cache_lacks(lode, git, git_repo,
     assert "WARNING" not in proc.stderr
     html = (tmp_path / "r.html").read_text()
     assert "0.25" in html and "loss.json" in html
+
+
+def test_report_without_revisions_takes_the_recent_history(lode, git, git_repo, tmp_path):
+    repo = git_repo
+    lode("init", cwd=repo)
+    lode("remote", "add", "-d", "store", str(tmp_path / "store"), cwd=repo)
+    (repo / "dvc.yaml").write_text(STAGE)
+    for rate in (1, 2, 4):
+        _commit_run(lode, git, repo, rate)
+    proc = lode("report", "-n", "2", "-o", tmp_path / "r.html", cwd=repo)
+    assert "2 revision(s), baseline HEAD~1" in proc.stdout
+    html = (tmp_path / "r.html").read_text()
+    assert "data-rev='HEAD'" in html and "data-rev='HEAD~1'" in html
+    assert "data-rev='HEAD~2'" not in html
