@@ -173,6 +173,10 @@ def run_doctor(args) -> int:
         "--local' and remove it from Git history."
         for name in tracked_secrets(repo)
     ]
+    from lode.notifiers import tracked_secrets as notifier_secrets
+
+    # a webhook URL in Git lets anyone who can read the repository post to the channel
+    problems += [f"{p[:-1]} and remove it from Git history." for p in notifier_secrets(repo)]
     local = os.path.join(repo.dvc_dir, "config.local")
     if os.path.exists(local) and not gitignore.git_ignores(repo.root, local):
         problems.append(".dvc/config.local is not ignored by Git: secrets in it could be "

@@ -73,3 +73,15 @@ def test_a_url_in_the_tracked_config_is_refused_and_reported(lode, dvc, git_repo
         "slack": {},
         "problems": ["notifier.slack.url is in the tracked .dvc/config and is not used; "
                      "move it to .dvc/config.local or LODE_SLACK_WEBHOOK_URL."]}
+
+
+def test_doctor_names_a_webhook_url_in_the_tracked_config_without_printing_it(git_repo, lode):
+    lode("init", cwd=git_repo)
+    secret = "https://hooks.slack.com/services/T0/B0/s3cr3t-t0k3n"
+    with open(git_repo / ".dvc" / "config", "a") as f:
+        f.write(f"[feature]\n    notifier.slack.url = {secret}\n")
+    proc = lode("doctor", cwd=git_repo, check=False)
+    assert proc.returncode == 1
+    assert "notifier.slack.url is in the tracked .dvc/config" in proc.stdout
+    assert "remove it from Git history" in proc.stdout
+    assert "s3cr3t" not in proc.stdout + proc.stderr
