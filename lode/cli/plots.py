@@ -80,6 +80,10 @@ def run_plots(args) -> int:
         if args.json:
             print(json.dumps(report.data, default=str))
             return 0
+        if not report.data["plots"]:  # as DVC: no page for nothing
+            say(args, "No plots to show: declare them in dvc.yaml ('plots:' of a stage, "
+                      "or the top-level 'plots:'); no page was written.")
+            return 0
         from lode.atomic import write_text_atomic
         from lode.reports.html import escape, page
 

@@ -48,8 +48,12 @@ def run_run(args) -> int:
 
     repo = Repo.find()
     if not args.recipe:
-        for name, desc in list_recipes(repo):
+        found = list_recipes(repo)
+        for name, desc in found:
             print(f"{name:<20} {desc}")
+        if not found and not args.quiet:
+            print("no recipes yet: declare them in recipes.yaml (see 'lode templates' for a "
+                  "project that has some)", file=sys.stderr)
         return 0
     if args.run_id:  # the detached child: stdout and stderr are the run's log
         if args.detach:

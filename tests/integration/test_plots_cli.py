@@ -242,3 +242,10 @@ def test_top_level_plot_across_two_files_in_two_revisions(lode, git, git_repo, t
     only = json.loads(lode("plots", "show", "logs/val.json", "--json", cwd=repo).stdout)
     assert [p["id"] for p in only["plots"]] == ["logs/val.json"]
     assert only["plots"][0]["revisions"]["workspace"]["data"][0] == {"step": 0, "loss": 0.4333}
+
+
+def test_no_plots_means_no_page_and_a_sentence(lode, git_repo):
+    lode("init", cwd=git_repo)
+    proc = lode("plots", "show", cwd=git_repo)
+    assert "No plots to show" in proc.stdout
+    assert not (git_repo / "dvc_plots").exists()
