@@ -11,7 +11,7 @@ import os
 import sys
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -29,7 +29,7 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
                         "HEAD's history)")
     p.add_argument("-a", "--all-branches", action="store_true", help="every branch too")
     p.add_argument("-T", "--all-tags", action="store_true", help="every tag too")
-    p.add_argument("-n", type=_positive, metavar="N",
+    p.add_argument("-n", type=positive, metavar="N",
                    help="without REV: the last N commits of HEAD's first-parent history "
                         "that have a dvc.lock (default: 10)")
     p.add_argument("--sort-by", metavar="NAME",
@@ -62,14 +62,7 @@ def run_compare(args) -> int:
     repo = Repo.find()
     try:
         c = history.compare(repo, args.revs or None, args.all_branches, args.all_tags,
-                            args.n, args.sort_by)
-        if args.pull and c.rows:
-            from lode.remotes.targeted import fetch_outputs
-
-            for w in fetch_outputs(repo, [r["sha"] or "workspace" for r in c.rows]):
-                warn(w)
-            c = history.compare(repo, args.revs or None, args.all_branches, args.all_tags,
-                                args.n, args.sort_by)
+                            args.n, args.sort_by, pull=args.pull)
     finally:
         repo.close()
     if args.only_changed:

@@ -52,14 +52,10 @@ def run_repro(args) -> int:
         if done:
             say(args, f"{done} stage(s) finished before and are recorded in dvc.lock.")
         return 1
-    counts = {}
-    for v in result.outcomes.values():
-        counts[v] = counts.get(v, 0) + 1
     if not result.changed:
         say(args, "Data and pipelines are up to date.")
     else:
-        summary = ", ".join(f"{n} {k}" for k, n in counts.items())
-        say(args, f"\n{len(result.outcomes)} stages: {summary}.")
+        say(args, f"\n{len(result.outcomes)} stages: {result.summary()}.")
         files = [os.path.relpath(p) for p in result.lockfiles]
         files += sorted({os.path.relpath(g) for g in result.gitignores})
         if repo.scm and files:

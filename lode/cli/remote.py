@@ -95,14 +95,6 @@ def _report(args, verb: str, result, remote) -> int:
     return 0
 
 
-def _count(result, moved_problems: tuple[int, list[tuple[str, str]]]) -> None:
-    from lode.remotes.runs import LABEL
-
-    moved, problems = moved_problems
-    result.moved += moved
-    result.failed += [(key, LABEL, why) for key, why in problems]
-
-
 def _transfer(args, verb: str) -> int:
     from lode.remotes import runs
     from lode.remotes.config import open_remote
@@ -122,7 +114,7 @@ def _transfer(args, verb: str) -> int:
                 entries = runs.local_entries(repo, used) if args.run_cache else {}
                 result = push(repo, remote, used, jobs)
                 if args.run_cache:
-                    _count(result, runs.upload_entries(
+                    runs.count(result, runs.upload_entries(
                         remote, entries, {m for m, _, _ in result.failed}, repo))
             else:
                 from lode.remotes.transfer import fetch
@@ -130,7 +122,7 @@ def _transfer(args, verb: str) -> int:
                 got = runs.download_entries(repo, remote, used) if args.run_cache else None
                 result = fetch(repo, remote, used, jobs)
                 if got:
-                    _count(result, got)
+                    runs.count(result, got)
             if verb == "pulled":
                 from lode.workspace.checkout import checkout
 

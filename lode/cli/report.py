@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from lode.cli.compare import positive
+
 
 def configure_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("revs", nargs="*", metavar="REV", help="revisions to compare (default: "
                    "the workspace if changed, then the last commits of HEAD)")
     p.add_argument("-a", "--all-branches", action="store_true", help="every branch too")
     p.add_argument("-T", "--all-tags", action="store_true", help="every tag too")
-    p.add_argument("-n", "--num", type=int, metavar="N", help="without REVs: how many "
+    p.add_argument("-n", "--num", type=positive, metavar="N", help="without REVs: how many "
                    "commits of HEAD's history (default 10)")
     p.add_argument("--baseline", metavar="REV", help="the revision the metric deltas are "
                    "taken against (default: the oldest one reported)")
@@ -23,10 +25,9 @@ def configure_report(p: argparse.ArgumentParser) -> None:
 
 def run_report(args) -> int:
     import os
-    import sys
 
     from lode.atomic import write_text_atomic
-    from lode.cli.output import say
+    from lode.cli.output import say, warn
     from lode.repo import Repo
     from lode.reports.report import build
 
@@ -38,7 +39,7 @@ def run_report(args) -> int:
     finally:
         repo.close()
     for warning in report.warnings:
-        print(f"WARNING: {warning}", file=sys.stderr)
+        warn(warning)
     write_text_atomic(args.out, report.data["html"])
     say(args, f"Wrote {os.path.relpath(args.out)}: {len(report.data['rows'])} revision(s), "
               f"baseline {report.data['baseline']}.")

@@ -24,6 +24,13 @@ class ReproResult:
     def changed(self) -> bool:
         return any(v in ("ran", "restored") for v in self.outcomes.values())
 
+    def summary(self) -> str:
+        """`1 skipped, 2 ran`: how many stages ended each way, in order of appearance."""
+        counts: dict[str, int] = {}
+        for v in self.outcomes.values():
+            counts[v] = counts.get(v, 0) + 1
+        return ", ".join(f"{n} {k}" for k, n in counts.items())
+
 
 def plan_stages(repo, targets: list[str] | None, single: bool = False,
                 downstream: bool = False) -> tuple[Project, list[Stage]]:

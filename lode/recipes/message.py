@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lode.recipes import RecipeError
-
-PRECISION = 5  # DVC's default for metrics in tables
+from lode.reports.table import compact
 
 
 def deltas(diff: dict[str, dict]) -> list[dict[str, Any]]:
@@ -20,12 +19,6 @@ def deltas(diff: dict[str, dict]) -> list[dict[str, Any]]:
                 out.append({"path": path, "name": name, "old": change.get("old"),
                             "new": change.get("new")})
     return out
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{round(value, PRECISION):g}"
-    return "-" if value is None else str(value)
 
 
 def describe(items: list[dict[str, Any]], limit: int = 4) -> str:
@@ -41,7 +34,7 @@ def describe(items: list[dict[str, Any]], limit: int = 4) -> str:
     parts = []
     for d in changed[:limit]:
         label = d["name"] if names.count(d["name"]) == 1 else f"{d['path']}:{d['name']}"
-        parts.append(f"{label} {_fmt(d['old'])} → {_fmt(d['new'])}")
+        parts.append(f"{label} {compact(d['old'])} → {compact(d['new'])}")
     more = len(changed) - limit
     return ", ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 

@@ -115,10 +115,7 @@ def repro(ctx: RunContext, step: Step) -> str:
     if result.failed:
         raise result.failed[0]
     ctx.metrics = _metrics(ctx)
-    counts: dict[str, int] = {}
-    for outcome in ctx.stages.values():
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return f"{len(ctx.stages)} stage(s): " + ", ".join(f"{n} {k}" for k, n in counts.items())
+    return f"{len(ctx.stages)} stage(s): {result.summary()}"
 
 
 def _metrics(ctx: RunContext) -> list[dict]:
@@ -184,6 +181,7 @@ def git_push(ctx: RunContext, step: Step) -> str:
     a teammate's `lode pull` of it must never come up short."""
     from lode.recipes import gitops
     from lode.remotes import targeted
+    from lode.remotes.used import collect
 
     _needs_git(ctx, step)
     where, branch = gitops.push_target(ctx.git, step.options["remote"], step.options["branch"])
@@ -195,7 +193,9 @@ def git_push(ctx: RunContext, step: Step) -> str:
                           "what it references cannot be checked.", "Commit them first.")
     remote = _remote(ctx, step.options["data_remote"])
     try:
-        missing = targeted.missing_from(ctx.repo, remote, targeted.referenced(ctx.repo))
+        # every cached object the pointers and locks name (a metric kept out of the
+        # cache lives in Git)
+        missing = targeted.missing_from(ctx.repo, remote, collect(ctx.repo))
     finally:
         remote.close()
     if missing:

@@ -57,7 +57,7 @@ class RecipeTasks:
             return TaskError(ctx.error, e)  # doit prints the traceback: a bug to report
         ctx.steps.append([step.name, "ok"])
         emit(f"   {line} ({time.monotonic() - started:.1f} s)")
-        if step is recipe.steps[-1] or step.name == recipe.steps[-1].name:
+        if step.name == recipe.steps[-1].name:  # `steps` is built anew on each call
             commit = f"; commit {ctx.commit[:8]}" if ctx.commit else ""
             emit(f"{recipe.name} succeeded in {time.monotonic() - ctx.started:.1f} s{commit}.")
             self._finish(recipe)

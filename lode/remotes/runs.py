@@ -93,6 +93,13 @@ def upload_entries(remote: Remote, entries: dict[str, tuple[str, dict]], failed:
     return moved, problems
 
 
+def count(result, moved_problems: tuple[int, list[tuple[str, str]]]) -> None:
+    """Add what an entry transfer did, (moved, [(key, why)]), to a TransferResult."""
+    moved, problems = moved_problems
+    result.moved += moved
+    result.failed += [(key, LABEL, why) for key, why in problems]
+
+
 def download_entries(repo, remote: Remote, used: Used, keys: list[str] | None = None
                      ) -> tuple[int, list[tuple[str, str]]]:
     """Bring the remote's entries missing here into the cache (each checked against its

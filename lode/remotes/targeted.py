@@ -56,15 +56,13 @@ def pull(repo, remote: Remote, project, stages, jobs: int, run_cache: bool = Fal
             checkout(repo, [t for t in targets if not _needs(repo, project, t, missing)])
     if run_cache and remote.capabilities.run_cache:
         extra = Used()
-        moved, problems = runs.download_entries(repo, remote, extra,
-                                                run_keys(repo, project, stages))
+        got = runs.download_entries(repo, remote, extra, run_keys(repo, project, stages))
         if len(extra):
             more = fetch(repo, remote, extra, jobs)
             result.moved += more.moved
             result.present += more.present
             result.failed += more.failed
-        result.moved += moved
-        result.failed += [(key, runs.LABEL, why) for key, why in problems]
+        runs.count(result, got)
     return result
 
 
@@ -80,26 +78,20 @@ def _needs(repo, project, target: str, missing: set[str]) -> bool:
     return any(r["md5"] in missing for r in project.recorded_outs(stage))
 
 
-def used_by(repo, project, stages) -> Used:
-    """What a pipeline publishes: the outputs dvc.lock records for the stages and the
-    tracked data they read (a commit of the pipeline needs both on the remote)."""
-    return for_stages(repo, project, stages)[0]
-
-
 def push(repo, remote: Remote, project, stages, jobs: int, run_cache: bool = False
          ) -> TransferResult:
+    """What a pipeline publishes: the outputs dvc.lock records for the stages and the
+    tracked data they read (a commit of the pipeline needs both on the remote)."""
     from lode.remotes import runs
     from lode.remotes.transfer import push as push_objects
 
-    used = used_by(repo, project, stages)
+    used = for_stages(repo, project, stages)[0]
     entries = runs.local_entries(repo, used) if run_cache and \
         remote.capabilities.run_cache else {}
     result = push_objects(repo, remote, used, jobs)
     if entries:
-        moved, problems = runs.upload_entries(remote, entries,
-                                              {m for m, _, _ in result.failed}, repo)
-        result.moved += moved
-        result.failed += [(key, runs.LABEL, why) for key, why in problems]
+        runs.count(result, runs.upload_entries(remote, entries,
+                                               {m for m, _, _ in result.failed}, repo))
     return result
 
 
@@ -113,14 +105,6 @@ def missing_from(repo, remote: Remote, used: Used) -> list[tuple[str, str]]:
     present = exists(remote, sorted(keys)) if keys else set()
     return sorted((md5, used.paths.get(md5, "?")) for key, md5 in keys.items()
                   if key not in present)
-
-
-def referenced(repo) -> Used:
-    """Every object the workspace's pointers and dvc.lock files name (cached outputs
-    only: a metric kept out of the cache lives in Git)."""
-    from lode.remotes.used import collect
-
-    return collect(repo)
 
 
 def fetch_outputs(repo, refs: list[str]) -> list[str]:

@@ -195,11 +195,13 @@ def only_changed(c: Comparison) -> Comparison:
 # -- reading revisions (the I/O edge) -------------------------------------------------
 def compare(repo, revs: list[str] | None = None, all_branches: bool = False,
             all_tags: bool = False, n: int | None = None, sort_by: str | None = None,
-            cwd: str | None = None) -> Comparison:
+            cwd: str | None = None, pull: bool = False) -> Comparison:
     """With `revs`: those revisions ('workspace' names the workspace), in that order.
     Without: the workspace when it differs from HEAD, then the newest `n` (default 10)
     commits of HEAD's first-parent history that have a dvc.lock, newest first. Branches
-    (`all_branches`) and tags (`all_tags`) are added; each commit appears once."""
+    (`all_branches`) and tags (`all_tags`) are added; each commit appears once. With
+    `pull`, their cached metric files missing here are fetched from the default remote
+    before they are read."""
     from lode.reports.revisions import WORKSPACE, Scm
 
     cwd = cwd or os.getcwd()
@@ -211,6 +213,11 @@ def compare(repo, revs: list[str] | None = None, all_branches: bool = False,
         trees = scm.trees(names, all_branches, all_tags) if has_commits or explicit else \
             [scm.tree(WORKSPACE)]
         workspace, commits = trees[0], trees[1:]
+        pulled: list[str] = []
+        if pull:
+            from lode.remotes.targeted import fetch_outputs
+
+            pulled = fetch_outputs(repo, [WORKSPACE, *(t.sha for t in commits)])
         revisions = [read_revision(t, t.name, cwd) for t in commits]
         if WORKSPACE in explicit or not explicit:
             ws = read_revision(workspace, WORKSPACE, cwd)
@@ -223,6 +230,7 @@ def compare(repo, revs: list[str] | None = None, all_branches: bool = False,
             order = sorted(range(len(revisions)), key=lambda i: ages[i])
     revisions = [revisions[i] for i in order]
     result = build(revisions, [ages[i] for i in order], sort_by)
+    result.warnings[:0] = pulled
     if not revisions:
         result.warnings.append("nothing to compare: no recent commit of HEAD has a dvc.lock "
                                "('lode repro', then commit it), and the workspace matches HEAD.")

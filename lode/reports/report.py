@@ -7,21 +7,13 @@ from __future__ import annotations
 
 import datetime
 import os
-from typing import Any
 
 from lode.reports import Report
 from lode.reports.compare import is_number
 from lode.reports.html import escape
+from lode.reports.table import compact
 
 GROUP_TITLES = {"params": "Parameters", "metrics": "Metrics", "deps": "Data (md5 of stage deps)"}
-
-
-def _fmt(value: Any, precision: int = 5) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{round(value, precision):g}"
-    return str(value)
 
 
 def metric_deltas(rows: list[dict], baseline: str) -> list[dict]:
@@ -63,7 +55,7 @@ def _table(comparison) -> str:
             for _, name in (c for c in comparison.columns if c[0] == g):
                 value = row[g].get(name)
                 cls = " class='changed'" if name in changed or f"{g}:{name}" in changed else ""
-                text = _fmt(value)
+                text = compact(value)
                 if g == "deps" and isinstance(value, str):  # the full md5 on hover
                     cells.append(f"<td{cls} title='{escape(value)}'><code>"
                                  f"{escape(value[:8])}</code></td>")
@@ -93,7 +85,7 @@ def _deltas(deltas: list[dict], baseline: str) -> str:
         pct = "-" if d["percent"] is None else f"{d['percent']:+.2f} %"
         diff = "-" if d["diff"] is None else f"{d['diff']:+.5g}"
         rows.append(f"<tr><td>{escape(d['rev'])}</td><td>{escape(d['metric'])}</td>"
-                    f"<td>{escape(_fmt(d['baseline']))}</td><td>{escape(_fmt(d['value']))}</td>"
+                    f"<td>{escape(compact(d['baseline']))}</td><td>{escape(compact(d['value']))}</td>"
                     f"<td class='{sign}'>{escape(diff)}</td><td class='{sign}'>{pct}</td></tr>")
     return (f"<table class='deltas'><thead><tr><th>Revision</th><th>Metric</th>"
             f"<th>{escape(baseline)} (baseline)</th><th>Value</th><th>Change</th>"
@@ -129,7 +121,7 @@ def _stage_table(rows: list[dict], stages: dict[str, dict[str, list]]) -> str:
         cells = []
         for rev in names:
             md5 = by_rev.get(rev)
-            prev = by_rev.get(older.get(rev, ""), md5) if older.get(rev) else md5
+            prev = by_rev.get(older[rev], md5) if rev in older else md5
             cls = " class='changed'" if md5 and prev and md5 != prev else ""
             cells.append(f"<td{cls} title='{escape(md5 or '')}'><code>"
                          f"{escape(md5[:8] if md5 else '-')}</code></td>")
@@ -180,17 +172,13 @@ def build(repo, revs: list[str] | None = None, all_branches: bool = False,
     """The report's HTML in `.data["html"]`, with the rows and deltas beside it. With
     `pull`, the revisions' cached metric and plot files missing here are fetched from
     the default remote first."""
-    from lode.remotes.targeted import fetch_outputs
     from lode.reports.history import compare
     from lode.reports.html import page
     from lode.reports.plots import collect, render
     from lode.reports.revisions import WORKSPACE, Scm
 
-    comparison = compare(repo, revs, all_branches=all_branches, all_tags=all_tags, n=n)
-    pulled: list[str] = []
-    if pull and comparison.rows:
-        pulled = fetch_outputs(repo, [r.get("sha") or WORKSPACE for r in comparison.rows])
-        comparison = compare(repo, revs, all_branches=all_branches, all_tags=all_tags, n=n)
+    comparison = compare(repo, revs, all_branches=all_branches, all_tags=all_tags, n=n,
+                         pull=pull)
     rows = comparison.rows
     if not rows:
         from lode.reports import ReportError
@@ -204,7 +192,7 @@ def build(repo, revs: list[str] | None = None, all_branches: bool = False,
 
         raise ReportError(f"the baseline '{baseline}' is not one of the revisions reported "
                           f"({', '.join(names)}).")
-    warnings = pulled + list(comparison.warnings)
+    warnings = list(comparison.warnings)
     # rows are labelled as Scm names them ('main,feature' for one commit two branches
     # name); each is read back by its sha and relabelled
     refs = {r["rev"]: (r.get("sha") or WORKSPACE) for r in rows}

@@ -29,6 +29,14 @@ def tabulate(headers: list[str], rows: list[list[str]], markdown: bool = False) 
     return "\n".join([plain(headers), *(plain(r) for r in rows)])
 
 
+def compact(value: Any, precision: int = DEFAULT_PRECISION) -> str:
+    """A value for prose and the HTML report: floats rounded and without trailing zeros
+    (`0.8228`, `200`), '-' for none."""
+    if isinstance(value, float):
+        return f"{round(value, precision):g}"
+    return "-" if value is None else str(value)
+
+
 def format_value(value: Any, precision: int | None = None) -> str:
     """DVC's `_format_field` with rounding: floats rounded to `precision` digits after
     the point (0 or None: as they are), nested values formatted inside."""

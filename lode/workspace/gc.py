@@ -21,10 +21,9 @@ class GcError(LodeError):
     pass
 
 
-def _md5s_in(doc, key: str) -> list[tuple[str, str]]:
-    """(md5, path) of every `outs` item found in a .dvc document or under a lock's
-    stages (the path as written there)."""
-    found: list[tuple[str, str]] = []
+def _md5s_in(doc, key: str) -> list[str]:
+    """Every `md5` of the `outs` lists found in a .dvc document or under a lock's stages."""
+    found: list[str] = []
     if not isinstance(doc, dict):
         return found
     if key == "outs":
@@ -34,13 +33,12 @@ def _md5s_in(doc, key: str) -> list[tuple[str, str]]:
         items = [o for s in stages.values() if isinstance(s, dict) for o in s.get("outs") or []]
     for o in items:
         if isinstance(o, dict) and isinstance(o.get("md5"), str):
-            found.append((o["md5"], str(o.get("path", "?"))))
+            found.append(o["md5"])
     return found
 
 
-def tree_refs(tree) -> dict[str, str]:
-    """{md5: path in the repository} of what a revision's pointers and locks name."""
-    refs: dict[str, str] = {}
+def _tree_refs(tree) -> set[str]:
+    refs: set[str] = set()
     for path in tree._all_files():  # noqa: SLF001 - the one listing both kinds of file need
         name = os.path.basename(path)
         if name.endswith(POINTER_SUFFIX) or name == "dvc.lock":
@@ -48,10 +46,7 @@ def tree_refs(tree) -> dict[str, str]:
                 doc = yamlio.loads(tree.read(path) or "")
             except Exception:  # a broken file references nothing we can know of
                 continue
-            base = os.path.dirname(path)
-            for md5, out in _md5s_in(doc, "outs" if name.endswith(POINTER_SUFFIX)
-                                     else "stages"):
-                refs.setdefault(md5, os.path.normpath(os.path.join(base, out)))
+            refs.update(_md5s_in(doc, "outs" if name.endswith(POINTER_SUFFIX) else "stages"))
     return refs
 
 
@@ -62,7 +57,7 @@ def _run_cache_refs(repo) -> set[str]:
         for f in files:
             try:
                 with open(os.path.join(d, f), encoding="utf-8") as fh:
-                    refs.update(m for m, _ in _md5s_in(yamlio.loads(fh.read()), "outs"))
+                    refs.update(_md5s_in(yamlio.loads(fh.read()), "outs"))
             except Exception:
                 continue
     return refs
@@ -90,7 +85,7 @@ def referenced(repo, workspace: bool, all_branches: bool, all_tags: bool,
 
             trees = [WorkspaceTree(repo)]
         for tree in trees:
-            refs.update(tree_refs(tree))
+            refs |= _tree_refs(tree)
     return refs | _run_cache_refs(repo)
 
 

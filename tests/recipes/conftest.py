@@ -7,6 +7,7 @@
   every request with its path, headers and the status it answered; ``.wait_posts(n)``
   waits for n accepted posts (for runs in other processes).
 - ``dead_url``: a webhook URL on a port where nothing listens.
+- ``RECIPES``: a recipes.yaml of shell-step recipes (quick, sleepy, slow, stubborn, boom).
 """
 
 from __future__ import annotations
@@ -20,6 +21,30 @@ import time
 from pathlib import Path
 
 import pytest
+
+# Recipes of the runner and schedule tests: only shell steps, no pipeline.
+RECIPES = """\
+recipes:
+  sleepy:
+    desc: waits
+    pre:
+      - {name: wait, cmd: "sleep 30"}
+  quick:
+    desc: prints
+    pre:
+      - {name: hello, cmd: "echo hello from the recipe"}
+  slow:
+    desc: prints twice
+    pre:
+      - {name: two, cmd: "echo first line && sleep 1 && echo second line"}
+  stubborn:
+    desc: ignores TERM
+    pre:
+      - {name: deaf, cmd: "trap '' TERM; sleep 30; echo still here"}
+  boom:
+    pre:
+      - {name: fail, cmd: "exit 3"}
+"""
 
 SCRIPT = Path(__file__).with_name("slack_server.py")
 WEBHOOK_PATH = "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"

@@ -16,28 +16,7 @@ from pathlib import Path
 
 import pytest
 
-RECIPES = """\
-recipes:
-  sleepy:
-    desc: waits
-    pre:
-      - {name: wait, cmd: "sleep 30"}
-  quick:
-    desc: prints
-    pre:
-      - {name: hello, cmd: "echo hello from the recipe"}
-  slow:
-    desc: prints twice
-    pre:
-      - {name: two, cmd: "echo first line && sleep 1 && echo second line"}
-  stubborn:
-    desc: ignores TERM
-    pre:
-      - {name: deaf, cmd: "trap '' TERM; sleep 30; echo still here"}
-  boom:
-    pre:
-      - {name: fail, cmd: "exit 3"}
-"""
+from tests.recipes.conftest import RECIPES
 
 
 def wait_for(what: str, check: Callable[[], object], timeout: float = 60) -> object:

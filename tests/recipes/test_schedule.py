@@ -15,17 +15,7 @@ from pathlib import Path
 
 import pytest
 
-RECIPES = """\
-recipes:
-  sleepy:
-    desc: waits
-    pre:
-      - {name: wait, cmd: "sleep 30"}
-  quick:
-    desc: prints
-    pre:
-      - {name: hello, cmd: "echo hello from the recipe"}
-"""
+from tests.recipes.conftest import RECIPES
 
 # Someone else's crontab, with the spacing, tabs and % that a parser would "tidy".
 FOREIGN = (
