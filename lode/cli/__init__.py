@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "status": ("data", "run_status", "Show tracked outputs that changed."),
     "unprotect": ("data", "run_unprotect", "Make linked, read-only outputs editable."),
     "repro": ("pipeline", "run_repro", "Run the pipeline stages whose inputs changed."),
+    "stage": ("stage", "run_stage", "Run one stage on a worker at a pinned commit (the remote "
+              "stage protocol), or merge workers' results into dvc.lock."),
+    "export": ("export", "run_export", "Export the pipeline to another engine: an Argo "
+               "Workflows Workflow or CronWorkflow."),
     "dag": ("dag", "run_dag", "Show the pipeline's stages and their order."),
     "metrics": ("reports", "run_metrics", "Show metrics, or compare them between revisions."),
     "params": ("reports", "run_params", "Compare parameters between revisions."),
@@ -122,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-run-cache", action="store_true", help="run stages even when their "
                    "outputs are cached for these inputs")
     p.add_argument("--pull", action="store_true", help="fetch missing inputs first")
+    p.add_argument("--executor", metavar="NAME", help="who runs the stages: local (default), "
+                   "dask, slurm, ... (config: executor.name)")
+    p.add_argument("--executor-opt", action="append", default=[], metavar="K=V",
+                   help="an executor option (config: executor.K); repeatable")
+
+    from lode.cli.export import configure_export  # argparse only
+    from lode.cli.stage import configure_stage  # argparse only
+
+    configure_stage(subs["stage"])
+    configure_export(subs["export"])
 
     from lode.cli.dag import configure as configure_dag  # argparse only: cheap at start-up
 
