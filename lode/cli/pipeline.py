@@ -19,6 +19,17 @@ def _pull_inputs(args, repo, project, stages) -> None:
     _report(args, "fetched", result, remote)
 
 
+def _executor(repo, args) -> tuple[str, dict[str, str]] | None:
+    """(name, options) of the chosen executor; None for the local one."""
+    from lode.executors import load
+    from lode.executors.coordinate import options
+
+    name, opts = options(repo, args.executor_opt, args.executor)
+    if load(name).in_place:
+        return None
+    return name, opts
+
+
 def run_repro(args) -> int:
     from lode.hashing import default_jobs
     from lode.pipeline import repro
@@ -26,6 +37,7 @@ def run_repro(args) -> int:
 
     repo = Repo.find()
     try:
+        executor = _executor(repo, args)
         project, stages = repro.plan_stages(
             repo, args.targets or None, single=args.single_item, downstream=args.downstream
         )
@@ -42,6 +54,7 @@ def run_repro(args) -> int:
                 repo, project, stages, force=args.force,
                 jobs=args.jobs or default_jobs(), keep_going=args.keep_going,
                 run_cache=not args.no_run_cache, scm=repo.scm, listener=line_listener(args.quiet),
+                executor=executor,
             )
     finally:
         repo.close()

@@ -15,7 +15,7 @@ def configure_stage(p: argparse.ArgumentParser) -> None:
                    "to the repository root")
     r.add_argument("--rev", required=True, help="the commit (or a ref) to run")
     r.add_argument("--repo", metavar="URL", help="the Git repository to clone (default: "
-                   "the current one, run in place of a clone)")
+                   "the current one)")
     r.add_argument("--remote", metavar="NAME", help="the data remote (default: core.remote)")
     r.add_argument("--upstream", action="append", default=[], metavar="RESULT",
                    help="an upstream stage's result (a file, or the JSON itself): its lock "
@@ -43,4 +43,47 @@ def configure_stage(p: argparse.ArgumentParser) -> None:
 
 
 def run_stage(args) -> int:
-    raise NotImplementedError
+    if args.stage_command == "run":
+        return _run(args)
+    return _merge(args)
+
+
+def _run(args) -> int:
+    import json
+    import os
+    import sys
+
+    from lode.atomic import write_text_atomic
+    from lode.executors import protocol
+
+    url = args.repo
+    if url is None:
+        from lode.repo import find_root
+
+        url = find_root()
+    doc = protocol.run_stage(args.stage, args.rev, url, args.upstream, args.remote,
+                             args.workdir, args.keep, args.force, not args.no_run_cache)
+    text = json.dumps(doc)
+    if args.result == "-":
+        sys.stdout.write(text + "\n")
+    elif args.result:
+        write_text_atomic(os.path.abspath(args.result), text + "\n")
+    if doc["status"] in ("failed", "error"):
+        print(f"ERROR: stage '{doc['stage']}': {doc['error']}", file=sys.stderr)
+        return 1 if doc["status"] == "failed" else 2
+    if not args.quiet and args.result != "-":
+        print(f"Stage '{doc['stage']}' {doc['status']} at {doc['rev'][:8]} in "
+              f"{doc['seconds']:.2f} s", file=sys.stderr)
+    return 0
+
+
+def _merge(args) -> int:
+    from lode.cli.output import say
+    from lode.executors import merge
+
+    outcome = merge.merge(args.results, repo_url=args.repo, rev=args.rev,
+                              branch=args.branch, remote_name=args.remote,
+                              recipe=args.recipe, workdir=args.workdir)
+    for line in outcome.lines:
+        say(args, line)
+    return 0 if outcome.ok else 1

@@ -45,6 +45,7 @@ class Job:
         self.upstream = upstream or []
         self.upstream_results = upstream_results or []
         self.force, self.run_cache = force, run_cache
+        self.upstream_stages: list = []  # the coordinator's own bookkeeping
 
     def argv(self, result: str, upstream_files: list[str] | None = None) -> list[str]:
         """`lode stage run` arguments after the interpreter: `python -m lode stage run ...`.

@@ -178,7 +178,7 @@ def _stage(name: str, body: Any, context: dict, base: str, path: str, where: str
         if not isinstance(body.get(flag, False), bool):
             raise DvcfileError(f"{here}: '{flag}' must be true or false.")
     desc = body.get("desc")
-    return Stage(
+    stage = Stage(
         name=name,
         dvcfile=path,
         wdir=os.path.normpath(os.path.join(base, wdir)),
@@ -190,6 +190,54 @@ def _stage(name: str, body: Any, context: dict, base: str, path: str, where: str
         always_changed=body.get("always_changed", False),
         desc=str(desc) if desc is not None else None,
     )
+    stage.resources = _resources(body.get("meta"), here)
+    return stage
+
+
+RESOURCES = ("cpus", "mem", "gpus")
+
+
+def _resources(meta: Any, here: str) -> dict:
+    """`meta: {resources: {cpus: 4, mem: 8G, gpus: 1}}`: what an executor should reserve.
+    Under `meta`, which DVC keeps and ignores (it refuses unknown stage fields)."""
+    res = meta.get("resources") if isinstance(meta, dict) else None
+    if res is None:
+        return {}
+    if not isinstance(res, dict):
+        raise DvcfileError(f"{here}: 'meta.resources' must be a mapping.")
+    unknown = sorted(set(res) - set(RESOURCES))
+    if unknown:
+        raise DvcfileError(f"{here}: 'meta.resources' has an unknown resource "
+                           f"'{unknown[0]}'.", f"Known: {', '.join(RESOURCES)}.")
+    for key in ("cpus", "gpus"):
+        if key in res and (not isinstance(res[key], int) or isinstance(res[key], bool)
+                           or res[key] < 0):
+            raise DvcfileError(f"{here}: 'meta.resources.{key}' must be a whole number.")
+    if "mem" in res and not _is_mem(res["mem"]):
+        raise DvcfileError(f"{here}: 'meta.resources.mem' must be a size such as 512M or 8G.")
+    return dict(res)
+
+
+def _is_mem(value: Any) -> bool:
+    import re
+
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value > 0
+    return isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]?i?B?", value.strip(),
+                                                   re.IGNORECASE) is not None
+
+
+def mem_mib(value: Any) -> int:
+    """A `mem` resource in MiB (a bare number is MiB, as Slurm reads it)."""
+    import re
+
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)", value.strip().upper().rstrip("B").rstrip("I"))
+    if not m:
+        raise ValueError(value)
+    scale = {"": 1, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}[m.group(2)]
+    return max(1, int(float(m.group(1)) * scale))
 
 
 def _outs(items: Any, kind: str, here: str) -> list[OutSpec]:

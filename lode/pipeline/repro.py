@@ -109,10 +109,22 @@ def repro(
     run_cache: bool = True,
     scm: bool = True,
     listener: Listener | None = None,
+    executor: tuple[str, dict[str, str]] | None = None,
 ) -> ReproResult:
+    """`executor`: (name, options) of an executor other than the local one."""
     plan = Plan(repo, project, stages, force=force, run_cache=run_cache, scm=scm,
                 listener=listener)
     result = ReproResult(plan.outcomes)
+    if executor is not None:
+        from lode.executors import coordinate
+
+        try:
+            coordinate.repro(repo, project, stages, *executor, plan, keep_going)
+        finally:
+            result.gitignores = plan.runner.finish()
+            result.lockfiles = sorted(plan.runner.lockfiles)
+        result.failed = plan.errors
+        return result
     if all(plan.up_to_date(s) for s in stages):
         # nothing to do: report, and do not pay for importing doit
         for stage in stages:

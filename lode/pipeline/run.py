@@ -80,12 +80,17 @@ class Runner:
             found = self.run_cache.lookup({**inputs, "outs": outs})
         else:
             return None
-        if not found or not self._outs_cached(stage, found):
+        if not found or not self._outs_cached(stage, found) or not self.place(stage, found):
             return None
+        return {**inputs, "outs": found["outs"]}
+
+    def place(self, stage: Stage, entry: dict) -> bool:
+        """Check the entry's outputs out of the cache over whatever is there (`cache:
+        false` ones as copies, the user's to edit); False if one could not be."""
         from lode.workspace.tree_ops import execute, plan_dir, plan_file
 
         specs = {o.path: o for o in stage.outs}
-        for rec in found["outs"]:
+        for rec in entry["outs"]:
             spec, path = specs[rec["path"]], stage.abspath(rec["path"])
             if rec["md5"].endswith(".dir"):
                 plan = plan_dir(self.repo, path, rec["md5"], relink=False)
@@ -94,8 +99,8 @@ class Runner:
             if plan.changes:
                 execute(self.repo, plan, None if spec.cache else ["copy"])
             if plan.failed:
-                return None
-        return {**inputs, "outs": found["outs"]}
+                return False
+        return True
 
     # -- running -----------------------------------------------------------------------
     def _remove_outs(self, stage: Stage) -> None:

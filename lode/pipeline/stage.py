@@ -62,6 +62,7 @@ class Stage:
         self.params = params or []
         self.outs = outs or []
         self.frozen, self.always_changed, self.desc = frozen, always_changed, desc
+        self.resources: dict = {}  # cpus, mem, gpus from `meta.resources`, for executors
 
     def __repr__(self) -> str:
         return f"Stage({self.name!r})"

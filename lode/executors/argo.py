@@ -1,0 +1,419 @@
+"""`lode export argo`: the pipeline as an Argo Workflows Workflow (or CronWorkflow).
+
+One DAG task per stage runs the remote stage protocol (`lode stage run ADDRESS --rev SHA
+--repo URL`) in its own pod, taking its upstream stages' results as `--upstream`; a last
+task, which runs however the stages ended, merges the results (`lode stage merge`) and
+fails when one is missing. Data passes only through the data remote; credentials come from
+a Kubernetes Secret by reference. Built with hera, whose models come from Argo's API spec.
+
+hera is imported inside `build` only: `hera.workflows` costs 0.6 s and registers PyYAML
+representers for the whole process (so nothing here dumps lode's own files with PyYAML).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+from lode.errors import LodeError
+
+RESULT_FILE = "/tmp/lode-result.json"  # where `lode stage run --result` writes, in the pod
+REV_FILE = "/tmp/lode-rev"
+DEFAULT_SECRET = "lode-remote-credentials"
+# Our own templates and tasks; a stage whose name sanitises to one of these gets a suffix.
+DAG_NAME, MERGE_NAME, REV_NAME = "lode-pipeline", "lode-merge", "lode-rev"
+# Argo allows 128 characters for task and template names; 63 keeps them valid as the
+# Kubernetes label values and pod-name parts Argo derives from them.
+NAME_MAX = 63
+ENDED = ("Succeeded", "Failed", "Errored", "Omitted")
+# Environment variables each data remote's scheme reads its credentials from (key in the
+# Secret = variable name; optional ones may be absent from the Secret).
+CREDENTIALS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "s3": (("AWS_ACCESS_KEY_ID", False), ("AWS_SECRET_ACCESS_KEY", False),
+           ("AWS_SESSION_TOKEN", True)),
+}
+# A CronWorkflow follows a branch: each run first resolves its tip once, so every task of
+# the run sees the same commit even if the branch moves meanwhile. Plain argv, no shell.
+RESOLVE_REV = (
+    "import subprocess, sys\n"
+    "url, branch, out = sys.argv[1:4]\n"
+    "p = subprocess.run(['git', 'ls-remote', '--exit-code', url, 'refs/heads/' + branch],\n"
+    "                   capture_output=True, text=True)\n"
+    "if p.returncode:\n"
+    "    sys.exit(f'branch {branch} not found on {url}: {p.stderr.strip()}')\n"
+    "open(out, 'w').write(p.stdout.split()[0])\n"
+)
+
+
+class ExportError(LodeError):
+    """The pipeline cannot be exported as asked (no Git remote, dirty workspace, ...)."""
+
+
+class Options:
+    """What `lode export argo` was asked for (the CLI's arguments, without argparse)."""
+
+    def __init__(self, targets: list[str] | None = None, *, image: str | None = None,
+                 cron: str | None = None, name: str | None = None, repo_url: str | None = None,
+                 rev: str | None = None, secret: str = DEFAULT_SECRET,
+                 recipe: str | None = None, keep_going: bool = False,
+                 force: bool = False) -> None:
+        self.targets = targets or []
+        self.image, self.cron, self.name = image, cron, name
+        self.repo_url, self.rev, self.secret = repo_url, rev, secret
+        self.recipe, self.keep_going, self.force = recipe, keep_going, force
+
+
+class StageTask:
+    """One stage as a DAG task: its address (what `lode stage run` takes), its Argo name,
+    the names of the tasks it waits for, and its Kubernetes resources."""
+
+    def __init__(self, address: str, name: str, upstream: list[str], resources: dict | None
+                 ) -> None:
+        self.address, self.name, self.upstream = address, name, upstream
+        self.resources = resources
+
+
+class ArgoPlan:
+    """Everything the workflow holds, decided before hera is imported."""
+
+    def __init__(self, *, name: str, image: str, repo_url: str, rev: str | None,
+                 branch: str | None, cron: str | None, secret: str,
+                 env: list[tuple[str, bool]], merge_env: list[tuple[str, bool]],
+                 tasks: list[StageTask], recipe: str | None, keep_going: bool,
+                 force: bool) -> None:
+        self.name, self.image, self.repo_url = name, image, repo_url
+        self.rev, self.branch, self.cron, self.secret = rev, branch, cron, secret
+        self.env, self.merge_env, self.tasks = env, merge_env, tasks
+        self.recipe, self.keep_going, self.force = recipe, keep_going, force
+
+
+# ------------------------------------------------------------------ pure decisions
+
+
+def sanitise(text: str) -> str:
+    """An Argo task/template name: lower-case letters, digits and '-'; `dvc.yaml:` dropped
+    (`sub/dvc.yaml:train_model@1` -> `sub-train-model-1`)."""
+    text = text.replace("dvc.yaml:", "/").lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:NAME_MAX].strip("-") or "stage"
+
+
+def task_names(addresses: list[str]) -> dict[str, str]:
+    """address -> a unique, valid task name (a clash gets `-2`, `-3` ...)."""
+    taken = {DAG_NAME, MERGE_NAME, REV_NAME}
+    names: dict[str, str] = {}
+    for address in addresses:
+        base = name = sanitise(address)
+        n = 1
+        while name in taken:
+            n += 1
+            suffix = f"-{n}"
+            name = base[:NAME_MAX - len(suffix)].rstrip("-") + suffix
+        taken.add(name)
+        names[address] = name
+    return names
+
+
+def k8s_resources(resources: dict) -> dict | None:
+    """`meta.resources` {cpus, mem, gpus} as a container's requests and limits. CPU is only
+    requested (a CPU limit throttles); memory is requested and limited alike (a stage over
+    it is stopped rather than starving its neighbours); GPUs go in both, as Kubernetes
+    requires for extended resources. `mem` reads as Slurm does (a bare number is MiB)."""
+    from lode.pipeline.dvcfile import mem_mib
+
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {}
+    if resources.get("cpus"):
+        requests["cpu"] = str(resources["cpus"])
+    if resources.get("mem"):
+        requests["memory"] = limits["memory"] = f"{mem_mib(resources['mem'])}Mi"
+    if resources.get("gpus"):
+        requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"] = str(resources["gpus"])
+    if not requests:
+        return None
+    return {"requests": requests, **({"limits": limits} if limits else {})}
+
+
+def credential_env(remote_url: str) -> list[tuple[str, bool]]:
+    """(variable, optional) the data remote's type reads its credentials from."""
+    scheme = remote_url.split("://", 1)[0].lower() if "://" in remote_url else ""
+    return list(CREDENTIALS.get(scheme, ()))
+
+
+def check_name(name: str, cron: bool) -> str:
+    """A Workflow's generateName prefix or a CronWorkflow's name (Argo appends a
+    timestamp to a CronWorkflow's runs, so it allows 52 characters there)."""
+    most = 52 if cron else 57
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name) or len(name) > most:
+        raise ExportError(f"'{name}' is not a valid workflow name: lower-case letters, digits "
+                          f"and '-', starting and ending with a letter or digit, at most "
+                          f"{most} characters.")
+    return name
+
+
+def default_name(root: str) -> str:
+    return ("lode-" + sanitise(os.path.basename(root)))[:52].rstrip("-")
+
+
+# ------------------------------------------------------------------ git (the I/O edge)
+
+
+def _git(root: str, *args: str) -> str | None:
+    """git's stdout, stripped; None when it fails."""
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise ExportError("git is not installed; exporting needs the project's Git "
+                          "repository.") from None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _dirty(root: str) -> list[str]:
+    """Tracked files that differ from HEAD; dvc.lock is left out, as the workers take
+    every lock entry from the commit and from upstream results, not from this file."""
+    out = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no") or ""
+    paths = [e[3:] for e in out.split("\0") if len(e) > 3]
+    return [p for p in paths if os.path.basename(p) != "dvc.lock"]
+
+
+def _dvcfiles_differ(root: str, a: str, b: str) -> bool:
+    proc = subprocess.run(["git", "diff", "--quiet", a, b, "--", ":(glob)**/dvc.yaml"],
+                          cwd=root, capture_output=True, stdin=subprocess.DEVNULL)
+    return proc.returncode != 0
+
+
+def git_source(root: str, repo_url: str | None, rev: str | None, cron: bool
+               ) -> tuple[str, str | None, str | None]:
+    """(the URL workers clone, the commit's SHA or None for a schedule, the branch).
+
+    A Workflow pins a commit (default HEAD), which must be on the remote; a CronWorkflow
+    follows a branch (default the current branch's upstream), resolved once per run."""
+    head = _git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}")
+    if head is None:
+        raise ExportError("the repository has no commit yet; commit and push the pipeline "
+                          "first.")
+    branch = _git(root, "symbolic-ref", "-q", "--short", "HEAD")
+    remote = up_branch = None
+    if branch:
+        remote = _git(root, "config", f"branch.{branch}.remote")
+        merge = _git(root, "config", f"branch.{branch}.merge") or ""
+        up_branch = merge.removeprefix("refs/heads/") or None
+    remotes = (_git(root, "remote") or "").split()
+    if remote not in remotes:
+        remote, up_branch = ("origin" if "origin" in remotes else None), None
+    if repo_url:
+        # the remote with this URL, if one is configured, is where to check the commit
+        remote = next((r for r in remotes if _git(root, "remote", "get-url", r) == repo_url),
+                      None)
+    elif remote:
+        repo_url = _git(root, "remote", "get-url", remote)
+    if not repo_url:
+        raise ExportError("there is no Git remote for the workers to clone: the branch has "
+                          "no upstream and there is no 'origin'.",
+                          "Pass --repo URL, or 'git remote add origin URL' and push.")
+    if "://" not in repo_url and not re.match(r"[^/]+@[^/]+:", repo_url) \
+            and not os.path.isabs(repo_url):
+        repo_url = os.path.normpath(os.path.join(root, repo_url))  # a relative path
+    changed = _dirty(root)
+    if changed:
+        raise ExportError(f"'{changed[0]}' has uncommitted changes, and the workers run the "
+                          "committed pipeline.", "Commit and push first.")
+    if cron:
+        follow = rev or up_branch or branch
+        if not follow:
+            raise ExportError("HEAD is detached, so there is no branch for the schedule to "
+                              "follow.", "Pass --rev BRANCH.")
+        if remote:
+            tip = f"refs/remotes/{remote}/{follow}"
+            if _git(root, "rev-parse", "--verify", "-q", tip) is None:
+                raise ExportError(f"branch '{follow}' is not on the remote '{remote}'.",
+                                  "Push it first: git push -u " + f"{remote} {follow}.")
+            if _dvcfiles_differ(root, "HEAD", tip):
+                raise ExportError(f"the stages here differ from those on {remote}/{follow}, "
+                                  "which the schedule runs.", "Push or pull first.")
+        return repo_url, None, follow
+    sha = _git(root, "rev-parse", "--verify", "-q", f"{rev or 'HEAD'}^{{commit}}")
+    if sha is None:
+        raise ExportError(f"'{rev}' names no commit of this repository.")
+    if sha != head and _dvcfiles_differ(root, "HEAD", sha):
+        raise ExportError(f"the stages at '{rev}' differ from those here, and the DAG is "
+                          "made from these.", f"Check out {rev} and export from there.")
+    if not remote:  # a --repo no remote of ours points at: nothing to check it against
+        return repo_url, sha, branch
+    on = (_git(root, "branch", "-r", "--contains", sha, "--format=%(refname:short)") or "")
+    on_remote = [b.removeprefix(f"{remote}/") for b in on.split()
+                 if b.startswith(f"{remote}/") and b != f"{remote}/HEAD"]
+    if not on_remote:
+        raise ExportError(f"commit {sha[:8]} is not on the remote '{remote}' ({repo_url}), "
+                          "where the workers clone from.", "Push it first: git push.")
+    for candidate in (up_branch, branch):
+        if candidate in on_remote:
+            return repo_url, sha, candidate
+    return repo_url, sha, on_remote[0]
+
+
+# ------------------------------------------------------------------ the operation
+
+
+def _data_remote(repo) -> str:
+    """The default data remote's URL as workers see it: from the tracked .dvc/config."""
+    name = repo.config.get("core", "remote")
+    if not name:
+        raise ExportError("there is no default data remote, and the workers pass data only "
+                          "through one.", "Add one: lode remote add -d NAME URL, and commit "
+                          ".dvc/config.")
+    tracked = repo.config.level("repo")
+    url = tracked.get(f'remote "{name}"', {}).get("url")
+    if tracked.get("core", {}).get("remote") != name or not url:
+        raise ExportError(f"the data remote '{name}' is set in .dvc/config.local, which the "
+                          "workers do not get.", "Set it in .dvc/config and commit it.")
+    if "://" not in url or url.lower().startswith("file://"):
+        raise ExportError(f"the data remote '{name}' is a local directory ({url}), which "
+                          "the workers' pods cannot reach.", "Use a remote they can, such as "
+                          "s3://BUCKET/PATH.")
+    return url
+
+
+def _image(repo, image: str | None) -> str:
+    """--image, else the `executor.image` setting: a plain Python image would lack lode,
+    the project's requirements and git, so there is no default worth guessing."""
+    if image:
+        return image
+    from lode.config import split_name
+
+    try:
+        configured = repo.config.get(*split_name("executor.image"))
+    except LodeError:  # no such option in this version of the config
+        configured = None
+    if not configured:
+        raise ExportError("the workers' container image is not set.", "Pass --image IMAGE "
+                          "(one with git, lode and the project's requirements).")
+    return configured
+
+
+def plan_export(repo, options: Options) -> ArgoPlan:
+    from lode.pipeline.repro import plan_stages
+
+    if not repo.scm:
+        raise ExportError("this project does not use Git (core.no_scm), and the workers "
+                          "clone the pipeline from a Git remote.")
+    if options.name is not None:
+        check_name(options.name, bool(options.cron))
+    image = _image(repo, options.image)
+    targets, force = options.targets, options.force
+    merge_env: list[tuple[str, bool]] = []
+    if options.recipe:
+        from lode.notifiers import plugins
+        from lode.recipes.execute import find
+
+        recipe = find(repo, options.recipe)
+        targets, force = targets or recipe.targets or [], force or recipe.force
+        # its post-tasks may notify: the webhook URLs are secrets too
+        merge_env = [(v, True) for p in plugins().values() for v in p.env.values()]
+    remote_url = _data_remote(repo)
+    repo_url, sha, branch = git_source(repo.root, options.repo_url, options.rev,
+                                       bool(options.cron))
+    project, stages = plan_stages(repo, targets or None)
+    stages = [s for s in stages if not s.frozen]  # never run: their lock entry stands
+    if not stages:
+        raise ExportError("there is no stage to export (every chosen stage is frozen).")
+    names = task_names([s.address(repo.root) for s in stages])
+    tasks = []
+    for s in stages:
+        ups = [names[u.address(repo.root)] for u in project.upstream[s] if u in stages]
+        tasks.append(StageTask(s.address(repo.root), names[s.address(repo.root)], ups,
+                               k8s_resources(getattr(s, "resources", None) or {})))
+    env = credential_env(remote_url)
+    return ArgoPlan(name=options.name or default_name(repo.root), image=image,
+                    repo_url=repo_url, rev=sha, branch=branch, cron=options.cron,
+                    secret=options.secret, env=env, merge_env=env + merge_env, tasks=tasks,
+                    recipe=options.recipe, keep_going=options.keep_going, force=force)
+
+
+def build(plan: ArgoPlan):
+    """The hera Workflow or CronWorkflow (`.to_yaml()`, `.to_dict()`)."""
+    from hera.workflows import DAG, Container, CronWorkflow, Parameter, SecretEnv, Workflow
+    from hera.workflows.models import ResourceRequirements
+
+    def env(pairs: list[tuple[str, bool]]) -> list:
+        return [SecretEnv(name=var, secret_name=plan.secret, secret_key=var,
+                          optional=True if optional else None) for var, optional in pairs]
+
+    params = [Parameter(name="repo", value=plan.repo_url)]
+    if plan.rev:
+        params.append(Parameter(name="rev", value=plan.rev))
+    if plan.branch:
+        params.append(Parameter(name="branch", value=plan.branch))
+    common = dict(entrypoint=DAG_NAME, arguments=params,
+                  labels={"app.kubernetes.io/managed-by": "lode"})
+    if plan.cron:
+        # `schedules` (Argo >= 3.6; hera deprecates the singular form); a fixed name, as
+        # kubectl apply and GitOps need; a run never overlaps the previous one
+        wf = CronWorkflow(name=plan.name, schedules=[plan.cron], concurrency_policy="Forbid",
+                          timezone="UTC", **common)
+        rev = "{{tasks.%s.outputs.parameters.rev}}" % REV_NAME
+    else:
+        wf = Workflow(generate_name=f"{plan.name}-", **common)
+        rev = "{{workflow.parameters.rev}}"
+    result = "{{tasks.%s.outputs.parameters.result}}"
+    with wf:
+        templates = {}
+        for t in plan.tasks:
+            args = ["stage", "run", t.address, "--rev", "{{inputs.parameters.rev}}",
+                    "--repo", "{{workflow.parameters.repo}}", "--result", RESULT_FILE]
+            for up in t.upstream:
+                args += ["--upstream", "{{inputs.parameters.upstream-%s}}" % up]
+            if plan.force:
+                args.append("--force")
+            templates[t.name] = Container(
+                name=t.name, image=plan.image, command=["lode"], args=args, env=env(plan.env),
+                inputs=[Parameter(name="rev")]
+                + [Parameter(name=f"upstream-{up}") for up in t.upstream],
+                resources=ResourceRequirements(**t.resources) if t.resources else None,
+                # a stage that writes no result still leaves the parameter resolvable
+                outputs=[Parameter(name="result",
+                                   value_from={"path": RESULT_FILE, "default": ""})])
+        merge_args = ["stage", "merge",
+                      *("{{inputs.parameters.result-%s}}" % t.name for t in plan.tasks),
+                      "--repo", "{{workflow.parameters.repo}}", "--rev", "{{inputs.parameters.rev}}"]
+        if plan.branch:
+            merge_args += ["--branch", "{{workflow.parameters.branch}}"]
+        if plan.recipe:
+            merge_args += ["--recipe", plan.recipe]
+        merge = Container(name=MERGE_NAME, image=plan.image, command=["lode"], args=merge_args,
+                          env=env(plan.merge_env),
+                          inputs=[Parameter(name="rev")]
+                          + [Parameter(name=f"result-{t.name}") for t in plan.tasks])
+        if plan.cron:
+            resolve = Container(
+                name=REV_NAME, image=plan.image, command=["python3", "-c", RESOLVE_REV],
+                args=["{{workflow.parameters.repo}}", "{{workflow.parameters.branch}}",
+                      REV_FILE],
+                outputs=[Parameter(name="rev", value_from={"path": REV_FILE})])
+        with DAG(name=DAG_NAME, fail_fast=False if plan.keep_going else None):
+            if plan.cron:
+                resolve(name=REV_NAME)
+            for t in plan.tasks:  # upstream first: plan_stages orders them so
+                ups = t.upstream or ([REV_NAME] if plan.cron else [])
+                templates[t.name](
+                    name=t.name, depends=" && ".join(ups) or None,
+                    arguments={"rev": rev,
+                               **{f"upstream-{up}": result % up for up in t.upstream}})
+            # runs however the stages ended (a plain `a && b` would be Omitted after any
+            # failure and lose the others' results); an Omitted task's outputs read as ""
+            ended = ["(" + " || ".join(f"{t.name}.{e}" for e in ENDED) + ")"
+                     for t in plan.tasks]
+            if plan.cron:
+                ended.insert(0, f"({REV_NAME}.Succeeded || {REV_NAME}.Failed || "
+                                f"{REV_NAME}.Errored)")
+            merge(name=MERGE_NAME, depends=" && ".join(ended),
+                  arguments={"rev": rev,
+                             **{f"result-{t.name}": result % t.name for t in plan.tasks}})
+    return wf
+
+
+def export(repo, options: Options) -> tuple[str, ArgoPlan]:
+    """The workflow's YAML, and the plan it was made from (for the CLI's summary)."""
+    plan = plan_export(repo, options)
+    return build(plan).to_yaml(), plan

@@ -1,0 +1,275 @@
+"""`lode repro --executor NAME`: the coordinator. It decides what runs exactly as a local
+repro does, hands each out-of-date stage to the executor (after the stages it reads
+from), waits, and merges the results into this workspace in pipeline order.
+
+Workers see only the commit and the data remote, so before anything is submitted the
+workspace must be that commit (tracked files other than dvc.lock and .gitignore
+unchanged), the commit must be where workers clone from, and the remote must hold every
+input the stages read that they do not make themselves: those are pushed first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+
+from lode.executors import Ended, Executor, ExecutorError, Job, load
+from lode.pipeline.run import StageFailed
+from lode.pipeline.stage import Stage
+
+# options the coordinator reads itself; the rest belong to the executor
+COMMON = {"repo": "the Git URL workers clone (default: the branch's upstream remote, "
+                  "else origin)",
+          "remote": "the data remote (default: core.remote)"}
+POLL = 1.0  # seconds an executor may block waiting for an end
+
+
+def options(repo, given: list[str], name: str | None) -> tuple[str, dict[str, str]]:
+    """The executor's name and options: `[executor]` config, then `--executor-opt K=V`."""
+    cfg = {**repo.config.level("repo").get("executor", {}),
+           **repo.config.level("local").get("executor", {})}
+    configured = cfg.pop("name", None)
+    chosen = name or configured or "local"
+    if configured and chosen != configured:
+        cfg = {}  # the configured options are another executor's
+    for item in given:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ExecutorError(f"'--executor-opt {item}' is not KEY=VALUE.")
+        cfg[key.strip()] = value
+    return chosen, cfg
+
+
+def _job_name(stage: Stage, root: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", stage.address(root)).strip("-")[:60] or "stage"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    taken.add(name)
+    return name
+
+
+# -- before submitting ---------------------------------------------------------------------
+def _commit(repo) -> str:
+    """HEAD, when the workspace is that commit as far as workers can see."""
+    from lode.recipes import gitops
+
+    git = gitops.open_repo(repo.root)
+    sha = gitops.head(git)
+    if sha is None:
+        raise ExecutorError("the repository has no commit; workers run a commit.")
+    modified, _ = gitops.changes(git, untracked=False)
+    differ = [p for p in modified
+              if os.path.basename(p) not in ("dvc.lock", ".gitignore")]
+    if differ:
+        shown = ", ".join(differ[:5]) + (f" and {len(differ) - 5} more" if len(differ) > 5
+                                         else "")
+        raise ExecutorError(f"workers run commit {sha[:8]}, but these tracked files differ "
+                            f"from it: {shown}.", "Commit them first.")
+    return sha
+
+
+def _repo_url(repo, sha: str, given: str | None, shared: bool) -> str:
+    """Where workers clone from; the commit must be there."""
+    from lode.recipes import gitops
+
+    if given:
+        return given
+    git = gitops.open_repo(repo.root)
+    branch = gitops.branch(git)
+    tracking = git.active_branch.tracking_branch() if branch else None
+    name = tracking.remote_name if tracking is not None else "origin"
+    if name not in [r.name for r in git.remotes]:
+        if shared:
+            return repo.root
+        raise ExecutorError("workers clone the repository from its Git remote, and it has "
+                            "none.", "Add one ('git remote add origin URL'), or give "
+                            "--executor-opt repo=URL.")
+    if not gitops.run_git(git, "for-each-ref", "--contains", sha, f"refs/remotes/{name}"):
+        raise ExecutorError(f"commit {sha[:8]} is not on the Git remote '{name}', which "
+                            "workers clone.", "Push it first (git push).")
+    return git.remotes[name].url
+
+
+def _check_remote(repo, name: str | None) -> None:
+    """Workers read the tracked .dvc/config only."""
+    tracked = repo.config.level("repo")
+    name = name or tracked.get("core", {}).get("remote")
+    if not name:
+        raise ExecutorError("workers need a default data remote in the tracked .dvc/config.",
+                            "Set one: 'lode remote default NAME' (credentials stay in the "
+                            "environment or .dvc/config.local).")
+    if f'remote "{name}"' not in tracked:
+        raise ExecutorError(f"the data remote '{name}' is not in the tracked .dvc/config, "
+                            "which is all workers see.", "Add it there (credentials stay "
+                            "in the environment or .dvc/config.local).")
+
+
+def _push_inputs(repo, project, remote, submitted: list[Stage]) -> None:
+    """Everything the submitted stages read that none of them makes: tracked data and the
+    outputs of up-to-date stages (`cache: false` ones too, which workers place)."""
+    from lode.build import build
+    from lode.executors.protocol import entry_used, inputs_used
+    from lode.remotes.transfer import push
+    from lode.remotes.used import Used
+
+    used, chosen = Used(), set(submitted)
+    for stage in submitted:
+        part, _, producers = inputs_used(repo, project, stage)
+        used.files |= part.files
+        used.dirs |= part.dirs
+        for md5, path in part.paths.items():
+            used.paths.setdefault(md5, path)
+        for up in producers:
+            if up in chosen:
+                continue
+            for spec in up.outs:
+                if not spec.cache and os.path.exists(up.abspath(spec.path)):
+                    build(repo, up.abspath(spec.path), insert=True)
+            entry_used(repo, up, project.lockfile(up).get(up.name), used)
+    if not len(used):
+        return
+    result = push(repo, remote, used, remote.capabilities.jobs)
+    if result.failed:
+        md5, path, why = result.failed[0]
+        raise ExecutorError(f"{len(result.failed)} input(s) the workers need cannot reach "
+                            f"'{remote.name}', e.g. {path} ({md5[:8]}): {why}.")
+
+
+# -- running -------------------------------------------------------------------------------
+def _failure(stage: Stage, end: Ended) -> StageFailed:
+    message = end.error or "it failed without a word."
+    message = message.split(" failed: ", 1)[-1] if message.startswith("stage '") else message
+    if end.log_tail.strip():
+        lines = end.log_tail.rstrip().splitlines()[-20:]
+        message += "\n  Its last output:\n" + "\n".join(f"    {ln}" for ln in lines)
+    return StageFailed(stage, message)
+
+
+def repro(repo, project, stages: list[Stage], name: str, opts: dict[str, str], plan,
+          keep_going: bool = False) -> None:
+    """Run the plan's out-of-date stages through executor `name` and merge what they made
+    into this workspace; outcomes and errors go to `plan`, as a local run leaves them."""
+    from lode.executors.merge import settle
+
+    common = {k: opts.pop(k) for k in list(opts) if k in COMMON}
+    cls = load(name)
+    running = _to_run(project, stages, plan)
+    if not running or plan.errors:
+        return
+    sha = _commit(repo)
+    _check_remote(repo, common.get("remote"))
+    workdir = tempfile.mkdtemp(prefix="run-", dir=_spool(repo))
+    try:
+        executor: Executor = cls(opts, workdir)
+        url = _repo_url(repo, sha, common.get("repo"), executor.shares_filesystem)
+        from lode.remotes.config import open_remote
+
+        remote = open_remote(repo, common.get("remote"))
+        try:
+            _push_inputs(repo, project, remote, running)
+            jobs = _jobs(repo, project, running, sha, url, common.get("remote"), plan)
+            executor.start()
+            try:
+                for job in jobs.values():
+                    executor.check_resources(job)
+                results = _drive(executor, jobs, plan, keep_going)
+            finally:
+                executor.close()
+            outcomes, errors = settle(repo, project, plan.runner, remote, results)
+            plan.outcomes.update(outcomes)
+            for err in errors:
+                plan.outcomes[err.stage] = "failed"
+            plan.errors += errors
+        finally:
+            remote.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _to_run(project, stages: list[Stage], plan) -> list[Stage]:
+    """The stages to submit: out of date, or below one that is; the others skipped."""
+    running: list[Stage] = []
+    for stage in stages:
+        if stage.frozen:
+            if plan.up_to_date(stage):
+                plan.skipped(stage)
+            else:
+                plan.outcomes[stage] = "failed"
+                plan.errors.append(StageFailed(stage, "it is frozen and an output is "
+                                                      "missing."))
+        elif not plan.up_to_date(stage) or any(u in running for u in project.upstream[stage]):
+            running.append(stage)
+        else:
+            plan.skipped(stage)
+    return running
+
+
+def _jobs(repo, project, running: list[Stage], sha: str, url: str, remote: str | None,
+          plan) -> dict[Stage, Job]:
+    """One job per stage; the entries of up-to-date upstream stages go along, as this
+    workspace records them (perhaps not yet committed)."""
+    from lode.executors.protocol import result_doc
+
+    jobs: dict[Stage, Job] = {}
+    taken: set[str] = set()
+    chosen = set(running)
+    for stage in running:
+        done = [(u, project.lockfile(u).get(u.name)) for u in project.upstream[stage]
+                if u not in chosen]
+        job = Job(stage.address(repo.root), _job_name(stage, repo.root, taken), sha, url,
+                  remote=remote, resources=stage.resources, force=plan.force,
+                  run_cache=plan.runner.run_cache is not None,
+                  upstream_results=[json.dumps(result_doc(u.address(repo.root), sha,
+                                                          "restored", e))
+                                    for u, e in done if e])
+        job.upstream_stages = [u for u in project.upstream[stage] if u in chosen]
+        jobs[stage] = job
+    return jobs
+
+
+def _spool(repo) -> str:
+    path = os.path.join(repo.state_dir, "executors")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _drive(executor: Executor, jobs: dict[Stage, Job], plan, keep_going: bool
+           ) -> list[tuple[Stage, dict]]:
+    """Submit every job (upstream first), then collect the ends; a failure cancels what
+    is still active unless `keep_going`."""
+    ids: dict[str, Stage] = {}
+    for stage, job in jobs.items():
+        job.upstream = [k for k, s in ids.items() if s in job.upstream_stages]
+        ids[executor.submit(job)] = stage
+        plan.listener("running", stage, f"{plan.reason(stage)}; on {executor.name}")
+    active = set(ids)
+    results: list[tuple[Stage, dict]] = []
+    failed: set[Stage] = set()
+    try:
+        while active:
+            for end in executor.check(sorted(active), POLL):
+                active.discard(end.job_id)
+                stage = ids[end.job_id]
+                if end.ok:
+                    results.append((stage, end.result))
+                    plan.listener(end.result["status"], stage, end.result.get("seconds", 0.0))
+                    continue
+                if end.upstream_failed or any(u in failed for u in jobs[stage].upstream_stages):
+                    failed.add(stage)  # never started: its upstream failed
+                    continue
+                failed.add(stage)
+                plan.outcomes[stage] = "failed"
+                plan.errors.append(_failure(stage, end))
+                if not keep_going and active:
+                    executor.cancel(sorted(active))
+                    active.clear()
+    except BaseException:
+        if active:
+            executor.cancel(sorted(active))
+        raise
+    return results
