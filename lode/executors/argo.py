@@ -158,21 +158,24 @@ def default_name(root: str) -> str:
 # ------------------------------------------------------------------ git (the I/O edge)
 
 
-def _git(root: str, *args: str) -> str | None:
-    """git's stdout, stripped; None when it fails."""
+def _git(root: str, *args: str, strip: bool = True) -> str | None:
+    """git's stdout (stripped); None when it fails."""
     try:
         proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise ExportError("git is not installed; exporting needs the project's Git "
                           "repository.") from None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+    if proc.returncode:
+        return None
+    return proc.stdout.strip() if strip else proc.stdout
 
 
 def _dirty(root: str) -> list[str]:
     """Tracked files that differ from HEAD; dvc.lock is left out, as the workers take
     every lock entry from the commit and from upstream results, not from this file."""
-    out = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no") or ""
+    out = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no",
+               strip=False) or ""
     paths = [e[3:] for e in out.split("\0") if len(e) > 3]
     return [p for p in paths if os.path.basename(p) != "dvc.lock"]
 
@@ -331,6 +334,15 @@ def plan_export(repo, options: Options) -> ArgoPlan:
                     recipe=options.recipe, keep_going=options.keep_going, force=force)
 
 
+def _ref(expression: str) -> str:
+    """An Argo template expression: `{{expression}}`."""
+    return "{{" + expression + "}}"
+
+
+def _result(task: str) -> str:
+    return _ref(f"tasks.{task}.outputs.parameters.result")
+
+
 def build(plan: ArgoPlan):
     """The hera Workflow or CronWorkflow (`.to_yaml()`, `.to_dict()`)."""
     from hera.workflows import DAG, Container, CronWorkflow, Parameter, SecretEnv, Workflow
@@ -352,18 +364,17 @@ def build(plan: ArgoPlan):
         # kubectl apply and GitOps need; a run never overlaps the previous one
         wf = CronWorkflow(name=plan.name, schedules=[plan.cron], concurrency_policy="Forbid",
                           timezone="UTC", **common)
-        rev = "{{tasks.%s.outputs.parameters.rev}}" % REV_NAME
+        rev = _ref(f"tasks.{REV_NAME}.outputs.parameters.rev")
     else:
         wf = Workflow(generate_name=f"{plan.name}-", **common)
-        rev = "{{workflow.parameters.rev}}"
-    result = "{{tasks.%s.outputs.parameters.result}}"
+        rev = _ref("workflow.parameters.rev")
     with wf:
         templates = {}
         for t in plan.tasks:
             args = ["stage", "run", t.address, "--rev", "{{inputs.parameters.rev}}",
                     "--repo", "{{workflow.parameters.repo}}", "--result", RESULT_FILE]
             for up in t.upstream:
-                args += ["--upstream", "{{inputs.parameters.upstream-%s}}" % up]
+                args += ["--upstream", _ref(f"inputs.parameters.upstream-{up}")]
             if plan.force:
                 args.append("--force")
             templates[t.name] = Container(
@@ -375,8 +386,11 @@ def build(plan: ArgoPlan):
                 outputs=[Parameter(name="result",
                                    value_from={"path": RESULT_FILE, "default": ""})])
         merge_args = ["stage", "merge",
-                      *("{{inputs.parameters.result-%s}}" % t.name for t in plan.tasks),
-                      "--repo", "{{workflow.parameters.repo}}", "--rev", "{{inputs.parameters.rev}}"]
+                      # ADDRESS=RESULT: an empty result (a stage that never ran) is named
+                      *(f"{t.address}=" + _ref(f"inputs.parameters.result-{t.name}")
+                        for t in plan.tasks),
+                      "--repo", "{{workflow.parameters.repo}}",
+                      "--rev", "{{inputs.parameters.rev}}"]
         if plan.branch:
             merge_args += ["--branch", "{{workflow.parameters.branch}}"]
         if plan.recipe:
@@ -399,7 +413,7 @@ def build(plan: ArgoPlan):
                 templates[t.name](
                     name=t.name, depends=" && ".join(ups) or None,
                     arguments={"rev": rev,
-                               **{f"upstream-{up}": result % up for up in t.upstream}})
+                               **{f"upstream-{up}": _result(up) for up in t.upstream}})
             # runs however the stages ended (a plain `a && b` would be Omitted after any
             # failure and lose the others' results); an Omitted task's outputs read as ""
             ended = ["(" + " || ".join(f"{t.name}.{e}" for e in ENDED) + ")"
@@ -409,7 +423,7 @@ def build(plan: ArgoPlan):
                                 f"{REV_NAME}.Errored)")
             merge(name=MERGE_NAME, depends=" && ".join(ended),
                   arguments={"rev": rev,
-                             **{f"result-{t.name}": result % t.name for t in plan.tasks}})
+                             **{f"result-{t.name}": _result(t.name) for t in plan.tasks}})
     return wf
 
 
