@@ -156,7 +156,7 @@ def _restorable(repo, remote, runner, stage, inputs: dict, use_run_cache: bool
                 ) -> dict | None:
     """The entry that already holds this stage's outputs for these inputs, on the remote:
     the commit's own lock entry, or the remote's run cache."""
-    from lode.pipeline.runcache import run_key
+    from lode.pipeline.runcache import inputs_key
     from lode.remotes import runs
     from lode.remotes.used import Used
 
@@ -170,7 +170,8 @@ def _restorable(repo, remote, runner, stage, inputs: dict, use_run_cache: bool
             return {**inputs, "outs": outs}
     if not (use_run_cache and stage.run_cacheable and remote.capabilities.run_cache):
         return None
-    runs.download_entries(repo, remote, Used(), keys=[run_key(inputs)])
+    runs.download_entries(repo, remote, Used(),
+                          keys=[inputs_key(inputs, [o.path for o in stage.outs])])
     found = runner.run_cache.lookup(
         {**inputs, "outs": [{"path": p} for p in sorted(o.path for o in stage.outs)]})
     if found and not _missing(repo, remote, found["outs"]):

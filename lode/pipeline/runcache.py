@@ -34,6 +34,12 @@ def run_key(entry: dict) -> str:
     return _sha256({**entry, "outs": [o["path"] for o in entry.get("outs", [])]})
 
 
+def inputs_key(inputs: dict, out_paths: list[str]) -> str:
+    """The key of a run from its inputs (a lock entry without outputs) and the paths of
+    its outputs: what a lookup needs before the outputs exist."""
+    return run_key({**inputs, "outs": [{"path": p} for p in sorted(out_paths)]})
+
+
 class RunCache:
     def __init__(self, cache_dir: str) -> None:
         self.dir = os.path.join(cache_dir, "runs")

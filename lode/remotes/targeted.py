@@ -18,7 +18,7 @@ def run_keys(repo, project, stages) -> list[str]:
     """The run-cache keys of the stages whose inputs are all here now: the entries a
     remote may hold to restore them."""
     from lode.pipeline.run import Runner, StageFailed
-    from lode.pipeline.runcache import run_key
+    from lode.pipeline.runcache import inputs_key
 
     runner = Runner(repo, project)
     keys = []
@@ -26,7 +26,7 @@ def run_keys(repo, project, stages) -> list[str]:
         if not stage.run_cacheable:
             continue
         try:
-            keys.append(run_key(runner.inputs(stage)))
+            keys.append(inputs_key(runner.inputs(stage), [o.path for o in stage.outs]))
         except StageFailed:  # an input made upstream: unknown until that stage runs
             continue
     return keys

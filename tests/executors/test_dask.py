@@ -1,0 +1,118 @@
+"""`lode repro --executor dask`, for real: a LocalCluster of process workers started by
+lode, each stage run by `lode stage run` in a clone of its own (never the project's
+working tree), data only through the remote: a local directory, or a bucket on the moto
+S3 server. The results must be what a local `lode repro` of the same commit writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.executors.conftest import WIDE, git_out
+from tests.remotes.conftest import ENV
+
+pytest.importorskip("distributed", reason="the Dask executor needs lode[dask]")
+
+
+def repro(lode, project, *args, check=True, env=None):
+    return lode("repro", "--executor", "dask", *args, cwd=project, check=check,
+                env=env)
+
+
+def assert_clean(lode, project, env=None):
+    assert lode("status", cwd=project, env=env).stdout.strip() == \
+        "Data and pipelines are up to date."
+
+
+def test_churn_through_dask_equals_a_local_run_then_restores_from_the_remote(
+        lode, git, churn, local_lock):
+    project = churn()
+    proc = repro(lode, project)
+    assert "on dask" in proc.stdout and "3 stages: 3 ran" in proc.stdout
+    assert project.lock == local_lock(project)
+    assert_clean(lode, project)
+    # the workers' clones and caches are gone; the project's own working tree was never
+    # a worker's: the only files it gained are the merged outputs
+    assert sorted(git_out(project.root, "status", "--porcelain").splitlines()) == [
+        "?? confusion.csv", "?? dvc.lock", "?? metrics.json"]
+
+    # a teammate's commit changes a parameter, then reverts it: the second run restores
+    # both stages from the remote's run cache (no command runs, no local run cache)
+    git("add", "dvc.lock", "metrics.json", "confusion.csv", cwd=project)
+    git("commit", "-q", "-m", "first run", cwd=project)
+    params = project.root / "params.yaml"
+    original = params.read_text()
+    params.write_text(original.replace("C: 0.5", "C: 2.0"))
+    git("commit", "-q", "-am", "C 2.0", cwd=project)
+    git("push", "-q", cwd=project)
+    assert "2 ran" in repro(lode, project).stdout
+    params.write_text(original)
+    git("commit", "-q", "-am", "C back", cwd=project)
+    git("push", "-q", cwd=project)
+    for runs in (project.root / ".dvc" / "cache" / "runs").iterdir():
+        for entry in runs.rglob("*"):
+            if entry.is_file():
+                entry.unlink()
+    proc = repro(lode, project)
+    assert "1 skipped, 2 restored" in proc.stdout
+    assert_clean(lode, project)
+    assert git_out(project.root, "diff", "--stat", "HEAD~2", "--", "dvc.lock") == ""
+
+
+def test_wide_pipeline_overlaps_and_equals_a_local_run(lode, wide, local_lock, tmp_path):
+    times = tmp_path / "times"
+    times.mkdir()
+    proc = repro(lode, wide, "--executor-opt", "workers=2",
+                 env={"LODE_TEST_TIMES": str(times)})
+    assert f"{WIDE + 1} stages: {WIDE + 1} ran" in proc.stdout
+    spans = sorted(tuple(map(float, (times / str(i)).read_text().split()))
+                   for i in range(1, WIDE + 1))
+    overlapping = sum(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))
+    assert overlapping >= WIDE // 2 - 1, spans  # two workers: pairs run side by side
+    assert wide.lock == local_lock(wide)
+    assert_clean(lode, wide)
+    assert json.loads((wide.root / "total.json").read_text()) == {"total": 288}
+
+
+def test_a_failing_stage_stops_its_downstream_and_is_named(lode, failing):
+    proc = repro(lode, failing, "-k", check=False)
+    assert proc.returncode == 1
+    assert "stage 'bad' failed" in proc.stderr and "exited with 3" in proc.stderr
+    assert "boom" in proc.stderr  # the log tail
+    assert "after_bad" not in proc.stderr  # never started, so not a failure of its own
+    lock = (failing.root / "dvc.lock").read_text()
+    assert "ok:" in lock and "bad:" not in lock
+    assert not (failing.root / "after.txt").exists()
+
+    (failing.root / "dvc.lock").unlink()
+    (failing.root / "ok.txt").unlink()
+    proc = repro(lode, failing, check=False)  # without -k: nothing after the failure
+    assert proc.returncode == 1 and "stage 'bad' failed" in proc.stderr
+    assert "after_bad:" not in (failing.root / "dvc.lock").read_text() \
+        if (failing.root / "dvc.lock").exists() else True
+
+
+def test_churn_through_dask_on_s3(lode, churn, local_lock, s3_endpoint, s3_bucket,
+                                  s3_client):
+    project = churn(remote=f"s3://{s3_bucket}/store", env=ENV, endpoint=s3_endpoint)
+    repro(lode, project, env=ENV)
+    assert project.lock == local_lock(project, env=ENV)
+    assert_clean(lode, project, env=ENV)
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    assert sum(k.startswith("store/runs/") for k in keys) == 3
+
+
+def test_refusals_are_sentences(lode, git, failing):
+    proc = repro(lode, failing, "--executor-opt", "colour=blue", check=False)
+    assert proc.returncode == 1 and "executor 'dask' has no option 'colour'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = lode("repro", "--executor", "nope", cwd=failing, check=False)
+    assert "unknown executor 'nope'" in proc.stderr and "dask" in proc.stderr
+
+    (failing.root / "params.yaml").write_text("x: 2\n")
+    proc = repro(lode, failing, check=False)
+    assert "these tracked files differ from it: params.yaml" in proc.stderr
+    git("commit", "-q", "-am", "x 2", cwd=failing)
+    proc = repro(lode, failing, check=False)
+    assert "is not on the Git remote 'origin'" in proc.stderr and "git push" in proc.stderr
