@@ -246,7 +246,7 @@ def _drive(executor: Executor, jobs: dict[Stage, Job], plan, keep_going: bool
     for stage, job in jobs.items():
         job.upstream = [k for k, s in ids.items() if s in job.upstream_stages]
         ids[executor.submit(job)] = stage
-        plan.listener("running", stage, f"{plan.reason(stage)}; on {executor.name}")
+        plan.listener("submitted", stage, f"{plan.reason(stage)}; to {executor.name}")
     active = set(ids)
     results: list[tuple[Stage, dict]] = []
     failed: set[Stage] = set()

@@ -29,6 +29,8 @@ def line_listener(quiet: bool = False) -> Listener:
         if event == "running":
             emit("\n".join([f"Running stage '{name}' ({detail}):",
                             *(f"> {c}" for c in stage.commands)]))
+        elif event == "submitted":
+            emit(f"Submitted stage '{name}' ({detail})")
         elif event == "ran":
             emit(f"Ran stage '{name}' in {detail:.2f} s")
         elif event == "restored":

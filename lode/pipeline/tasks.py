@@ -15,7 +15,8 @@ from lode.pipeline.run import Runner, StageFailed
 from lode.pipeline.stage import Stage
 from lode.pipeline.state import stage_status
 
-# (event, stage, detail): "running" (why), "ran"/"restored" (seconds), "skipped", "frozen"
+# (event, stage, detail): "running" (why), "submitted" (why, and to which executor),
+# "ran"/"restored" (seconds), "skipped", "frozen"
 Listener = Callable[[str, Stage, object], None]
 
 

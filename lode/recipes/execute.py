@@ -74,6 +74,25 @@ def run_recipe(repo, name: str, doit_args: list[str] | None = None,
     return DoitMain(ModuleTaskLoader(namespace), config_filenames=()).run(["run", *args, name])
 
 
+def run_post(repo, name: str, stages: dict[str, str]) -> list[str]:
+    """A recipe's post-tasks after its stages ran elsewhere (an exported workflow's merge
+    task): commit, push, git_push, notify, as `lode run` would have run them."""
+    from lode.recipes.steps import _metrics
+    from lode.recipes.tasks import RecipeTasks
+
+    recipe = find(repo, name)
+    tasks = RecipeTasks(repo, {name: recipe})
+    ctx = tasks.context(recipe)
+    ctx.stages = stages
+    ctx.metrics = _metrics(ctx)
+    for step in recipe.post:
+        if tasks.run_step(recipe, step) is not None:
+            raise RecipeError(f"recipe '{name}' failed at step '{step.name}': "
+                              f"{ctx.error or 'see above'}.")
+    return [f"recipe '{name}': post-tasks {', '.join(s.name for s in recipe.post)} done"
+            if recipe.post else f"recipe '{name}' has no post-tasks"]
+
+
 def notify_skipped(repo, recipe: str, reason: str, run_id: str | None = None) -> None:
     """Tell the team a scheduled run did not start (the previous one still runs); never
     raises: a notification is not worth failing for."""

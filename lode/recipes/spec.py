@@ -5,6 +5,7 @@
         desc: Reproduce the pipeline and publish the metrics.
         targets: [dvc.yaml]          # as `lode repro` takes them (default: ./dvc.yaml)
         force: false
+        executor: dask               # or {name: slurm, partition: gpu}; default: [executor]
         pre: [clean_workspace, pull, {name: lint, cmd: "ruff check ."}]
         post: [commit, push, git_push, {notify: {via: [slack]}}]
 
@@ -32,7 +33,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "git_push": {"remote": None, "branch": None, "data_remote": None},
     "notify": {"via": None, "on": ["success", "failure"]},
 }
-RECIPE_KEYS = {"desc", "targets", "force", "pre", "post"}
+RECIPE_KEYS = {"desc", "targets", "force", "executor", "pre", "post"}
 # step names a user step may not take: they would shadow the built-ins and `repro`
 RESERVED = {*OPTIONS, "repro"}
 
@@ -55,6 +56,8 @@ class Recipe:
                  force: bool = False, pre: list[Step] | None = None,
                  post: list[Step] | None = None, source: str = RECIPES_FILE) -> None:
         self.name, self.desc, self.targets, self.force = name, desc, targets, force
+        # (name, options) for the repro step; None: the [executor] config, else local
+        self.executor: tuple[str, dict[str, str]] | None = None
         self.pre, self.post = pre or [], post or []
         self.source = source
 
@@ -155,8 +158,24 @@ def build(name: str, body: Any, source: str = RECIPES_FILE) -> Recipe:
     force = body.get("force", False)
     if not isinstance(force, bool):
         raise RecipeError(f"{where}: force is true or false.")
-    return Recipe(name, str(body.get("desc") or ""), targets or None, force,
-                  steps["pre"], steps["post"], source)
+    recipe = Recipe(name, str(body.get("desc") or ""), targets or None, force,
+                    steps["pre"], steps["post"], source)
+    recipe.executor = _executor(body.get("executor"), where)
+    return recipe
+
+
+def _executor(raw: Any, where: str) -> tuple[str, dict[str, str]] | None:
+    """`executor: NAME` or `{name: NAME, OPTION: VALUE...}`: who runs the repro step."""
+    if raw is None:
+        return None
+    if isinstance(raw, str) and raw:
+        return raw, {}
+    if isinstance(raw, dict) and isinstance(raw.get("name"), str) and all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool)
+            for k, v in raw.items()):
+        return raw["name"], {str(k): str(v) for k, v in raw.items() if k != "name"}
+    raise RecipeError(f"{where}: executor is a name (e.g. dask) or a mapping with a name "
+                      "and the executor's options.")
 
 
 def parse(text: str, source: str = RECIPES_FILE) -> dict[str, Recipe]:

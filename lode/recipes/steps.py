@@ -110,12 +110,25 @@ def repro(ctx: RunContext, step: Step) -> str:
         return "no pipeline stages"
     pipeline.check_inputs(project, stages)
     result = pipeline.repro(ctx.repo, project, stages, force=ctx.recipe.force,
-                            jobs=default_jobs(), scm=ctx.repo.scm, listener=line_listener())
+                            jobs=default_jobs(), scm=ctx.repo.scm, listener=line_listener(),
+                            executor=_executor(ctx))
     ctx.stages = {s.address(ctx.repo.root): o for s, o in result.outcomes.items()}
     if result.failed:
         raise result.failed[0]
     ctx.metrics = _metrics(ctx)
     return f"{len(ctx.stages)} stage(s): {result.summary()}"
+
+
+def _executor(ctx: RunContext) -> tuple[str, dict[str, str]] | None:
+    """The recipe's executor, else the configured one; None for the local runner."""
+    from lode.executors import load
+    from lode.executors.coordinate import options
+
+    name, opts = ctx.recipe.executor or (None, {})
+    name, configured = options(ctx.repo, [], name)
+    if load(name).in_place:
+        return None
+    return name, {**configured, **opts}
 
 
 def _metrics(ctx: RunContext) -> list[dict]:

@@ -25,13 +25,17 @@ def assert_clean(lode, project, env=None):
         "Data and pipelines are up to date."
 
 
+@pytest.mark.dvc
 def test_churn_through_dask_equals_a_local_run_then_restores_from_the_remote(
-        lode, git, churn, local_lock):
+        lode, git, dvc, churn, local_lock):
     project = churn()
     proc = repro(lode, project)
-    assert "on dask" in proc.stdout and "3 stages: 3 ran" in proc.stdout
+    assert "Submitted stage 'train' (never ran; to dask)" in proc.stdout
+    assert "Ran stage 'train'" in proc.stdout and "3 stages: 3 ran" in proc.stdout
     assert project.lock == local_lock(project)
     assert_clean(lode, project)
+    assert dvc("status", cwd=project).stdout.strip() in ("Data and pipelines are up to date.",
+                                                         "")
     # the workers' clones and caches are gone; the project's own working tree was never
     # a worker's: the only files it gained are the merged outputs
     assert sorted(git_out(project.root, "status", "--porcelain").splitlines()) == [
@@ -116,3 +120,19 @@ def test_refusals_are_sentences(lode, git, failing):
     git("commit", "-q", "-am", "x 2", cwd=failing)
     proc = repro(lode, failing, check=False)
     assert "is not on the Git remote 'origin'" in proc.stderr and "git push" in proc.stderr
+
+
+def test_a_recipe_runs_its_repro_through_dask_and_publishes(lode, git, churn, local_lock):
+    project = churn()
+    recipes = project.root / "recipes.yaml"
+    recipes.write_text(recipes.read_text().replace(
+        "  compute_metrics:\n", "  compute_metrics:\n    executor: {name: dask, workers: 2}\n",
+        1))
+    git("commit", "-q", "-am", "compute_metrics on Dask", cwd=project)
+    git("push", "-q", cwd=project)
+    proc = lode("run", "compute_metrics", cwd=project)
+    assert "to dask" in proc.stdout and "compute_metrics succeeded" in proc.stdout
+    # the recipe committed and pushed the lock Dask's workers made
+    assert git_out(project.bare, "rev-parse", "main") == git_out(project.root, "rev-parse",
+                                                                  "HEAD")
+    assert project.lock == local_lock(project)
