@@ -70,22 +70,23 @@ class StageTask:
 
     def __init__(self, address: str, name: str, upstream: list[str], resources: dict | None
                  ) -> None:
-        self.address, self.name, self.upstream = address, name, upstream
-        self.resources = resources
+        self.address, self.name, self.upstream, self.resources = address, name, upstream, \
+            resources
 
 
 class ArgoPlan:
-    """Everything the workflow holds, decided before hera is imported."""
+    """Everything the workflow holds, decided before hera is imported: the options (cron,
+    secret, recipe, keep_going) and what the repository made of them."""
 
-    def __init__(self, *, name: str, image: str, repo_url: str, rev: str | None,
-                 branch: str | None, cron: str | None, secret: str,
-                 env: list[tuple[str, bool]], merge_env: list[tuple[str, bool]],
-                 tasks: list[StageTask], recipe: str | None, keep_going: bool,
-                 force: bool) -> None:
-        self.name, self.image, self.repo_url = name, image, repo_url
-        self.rev, self.branch, self.cron, self.secret = rev, branch, cron, secret
-        self.env, self.merge_env, self.tasks = env, merge_env, tasks
-        self.recipe, self.keep_going, self.force = recipe, keep_going, force
+    def __init__(self, options: Options, *, name: str, image: str, repo_url: str,
+                 rev: str | None, branch: str | None, env: list[tuple[str, bool]],
+                 merge_env: list[tuple[str, bool]], tasks: list[StageTask], force: bool
+                 ) -> None:
+        self.cron, self.secret = options.cron, options.secret
+        self.recipe, self.keep_going = options.recipe, options.keep_going
+        self.name, self.image, self.repo_url, self.rev, self.branch = \
+            name, image, repo_url, rev, branch
+        self.env, self.merge_env, self.tasks, self.force = env, merge_env, tasks, force
 
 
 # ------------------------------------------------------------------ pure decisions
@@ -215,9 +216,8 @@ def git_source(root: str, repo_url: str | None, rev: str | None, cron: bool
         raise ExportError("there is no Git remote for the workers to clone: the branch has "
                           "no upstream and there is no 'origin'.",
                           "Pass --repo URL, or 'git remote add origin URL' and push.")
-    if "://" not in repo_url and not re.match(r"[^/]+@[^/]+:", repo_url) \
-            and not os.path.isabs(repo_url):
-        repo_url = os.path.normpath(os.path.join(root, repo_url))  # a relative path
+    if not re.match(r"[^/]+://|[^/]+@[^/]+:", repo_url):  # a path: relative to the root
+        repo_url = os.path.normpath(os.path.join(root, repo_url))
     changed = _dirty(root)
     if changed:
         raise ExportError(f"'{changed[0]}' has uncommitted changes, and the workers run the "
@@ -304,20 +304,30 @@ def plan_export(repo, options: Options) -> ArgoPlan:
     if options.name is not None:
         check_name(options.name, bool(options.cron))
     image = _image(repo, options.image)
-    targets, force = options.targets, options.force
+    targets, force, here = options.targets, options.force, os.getcwd()
     merge_env: list[tuple[str, bool]] = []
     if options.recipe:
         from lode.notifiers import plugins
         from lode.recipes.execute import find
 
-        recipe = find(repo, options.recipe)
-        targets, force = targets or recipe.targets or [], force or recipe.force
+        try:
+            recipe = find(repo, options.recipe)  # loads dodo.py from the root (chdir)
+        finally:
+            os.chdir(here)
+        if not targets:  # the recipe's, which name stages from the root, as it runs them
+            targets, here = recipe.targets or [], repo.root
+        force = force or recipe.force
         # its post-tasks may notify: the webhook URLs are secrets too
         merge_env = [(v, True) for p in plugins().values() for v in p.env.values()]
     remote_url = _data_remote(repo)
     repo_url, sha, branch = git_source(repo.root, options.repo_url, options.rev,
                                        bool(options.cron))
-    project, stages = plan_stages(repo, targets or None)
+    cwd = os.getcwd()
+    os.chdir(here)
+    try:
+        project, stages = plan_stages(repo, targets or None)
+    finally:
+        os.chdir(cwd)
     stages = [s for s in stages if not s.frozen]  # never run: their lock entry stands
     if not stages:
         raise ExportError("there is no stage to export (every chosen stage is frozen).")
@@ -328,10 +338,9 @@ def plan_export(repo, options: Options) -> ArgoPlan:
         tasks.append(StageTask(s.address(repo.root), names[s.address(repo.root)], ups,
                                k8s_resources(getattr(s, "resources", None) or {})))
     env = credential_env(remote_url)
-    return ArgoPlan(name=options.name or default_name(repo.root), image=image,
-                    repo_url=repo_url, rev=sha, branch=branch, cron=options.cron,
-                    secret=options.secret, env=env, merge_env=env + merge_env, tasks=tasks,
-                    recipe=options.recipe, keep_going=options.keep_going, force=force)
+    return ArgoPlan(options, name=options.name or default_name(repo.root), image=image,
+                    repo_url=repo_url, rev=sha, branch=branch, env=env,
+                    merge_env=env + merge_env, tasks=tasks, force=force)
 
 
 def _ref(expression: str) -> str:

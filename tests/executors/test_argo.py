@@ -20,9 +20,12 @@ from tests.executors.argo_emulator import (
     ARGO_VERSION,
     hera_models_source,
     hera_problems,
+    run,
     schema_problems,
 )
+from tests.executors.conftest import FAILING_DVC
 from tests.integration.pipeline_helpers import assert_one_error, write
+from tests.remotes.conftest import ENV
 
 IMAGE = "registry.example.com/team/churn-lode:1.0"
 ARGO_NAME = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")
@@ -39,7 +42,7 @@ def push_new_project(git, proj: Path, bare: Path) -> Path:
     return proj
 
 
-def churn(lode, git, where: Path, data_remote: str = "s3://lode-argo/churn") -> Path:
+def scaffold_churn(lode, git, where: Path, data_remote: str = "s3://lode-argo/churn") -> Path:
     """The churn template as a new project, pushed to a bare repository."""
     where.mkdir(parents=True, exist_ok=True)
     lode("init", "--template", "churn", "proj", "--data-remote", data_remote, cwd=where)
@@ -123,7 +126,7 @@ def params(doc: dict) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def churn_proj(lode, git, tmp_path_factory) -> Path:
-    return churn(lode, git, tmp_path_factory.mktemp("churn"))
+    return scaffold_churn(lode, git, tmp_path_factory.mktemp("churn"))
 
 
 # ---------------------------------------------------------------- pure decisions
@@ -240,7 +243,7 @@ def test_the_cron_workflow_follows_the_branch_resolved_once_per_run(lode, churn_
 
 @needs_hera
 def test_no_credential_is_written_only_references_to_the_secret(lode, git, tmp_path):
-    proj = churn(lode, git, tmp_path)
+    proj = scaffold_churn(lode, git, tmp_path)
     lode("remote", "modify", "--local", "storage", "secret_access_key", "S3CR3T-IN-CONFIG",
          cwd=proj)
     lode("remote", "modify", "--local", "storage", "access_key_id", "KEY-IN-CONFIG", cwd=proj)
@@ -330,3 +333,63 @@ def test_starting_lode_imports_neither_hera_nor_distributed(lode, tmp_path):
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
     assert "lode.cli" in imported
     assert not {m for m in imported if m.split(".")[0] in ("hera", "distributed", "dask")}
+
+
+# ---------------------------------------------------------------- the emulated run
+
+SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def emulate(lode, doc: dict, workdir: Path) -> dict:
+    """Run the workflow as Argo would, the credentials only in the Secret (the pods'
+    environment has the rest: region, no ~/.aws)."""
+    secret = {k: ENV[k] for k in SECRET_KEYS}
+    env = {**lode.env, **{k: v for k, v in ENV.items() if k not in SECRET_KEYS}}
+    workdir.mkdir()
+    return run(doc, {"lode-remote-credentials": secret}, env, workdir,
+               programs={"lode": [sys.executable, "-m", "lode"]})
+
+
+def phases(ended: dict) -> dict[str, str]:
+    return {name: task.phase for name, task in ended.items()}
+
+
+@needs_hera
+def test_the_emulated_workflow_equals_a_local_repro(lode, git, churn, local_lock, tmp_path,
+                                                     s3_endpoint, s3_bucket, s3_client):
+    project = churn(remote=f"s3://{s3_bucket}/store", env=ENV, endpoint=s3_endpoint)
+    expected = local_lock(project, env=ENV)  # before the workflow pushes anything
+    doc, _ = export(lode, project.root, "--recipe", "compute_metrics")
+    ended = emulate(lode, doc, tmp_path / "pods")
+    assert phases(ended) == {"load": "Succeeded", "train": "Succeeded", "eval": "Succeeded",
+                             "lode-merge": "Succeeded"}, ended["lode-merge"].log
+    # each pod ran in an empty directory of its own, the code cloned from the bare repo
+    assert ended["train"].argv[:5] == [sys.executable, "-m", "lode", "stage", "run"]
+    head = git("rev-parse", "HEAD", cwd=project.root).stdout.strip()
+    assert all(f"at {head[:8]}" in ended[s].log for s in ("load", "train", "eval"))
+    # the recipe's post-tasks committed the merged dvc.lock and pushed it to the branch
+    assert git("rev-parse", "main~1", cwd=project.bare).stdout.strip() == head
+    merged = git("show", "main:dvc.lock", cwd=project.bare).stdout.encode()
+    assert merged == expected
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    assert sum(k.startswith("store/runs/") for k in keys) == 3
+
+
+@needs_hera
+def test_a_failed_stage_omits_its_downstream_and_fails_the_merge(
+        lode, git, new_project, tmp_path, s3_endpoint, s3_bucket):
+    project = new_project({"dvc.yaml": FAILING_DVC, "params.yaml": "x: 1\n"},
+                          remote=f"s3://{s3_bucket}/store", env=ENV)
+    lode("remote", "modify", "storage", "endpointurl", s3_endpoint, cwd=project.root)
+    git("commit", "-q", "-am", "the team's S3 endpoint", cwd=project.root)
+    git("push", "-q", cwd=project.root)
+    doc, _ = export(lode, project.root, "-k")
+    ended = emulate(lode, doc, tmp_path / "pods")
+    assert phases(ended) == {"ok": "Succeeded", "bad": "Failed", "after-bad": "Omitted",
+                             "lode-merge": "Failed"}
+    assert ended["bad"].exit_code == 1 and "boom" in ended["bad"].log
+    merge = ended["lode-merge"]
+    assert merge.exit_code == 1
+    assert "stage 'bad' failed" in merge.log and "stage 'after_bad' failed: no result" \
+        in merge.log, merge.log
+    assert "stage 'ok': ran" in merge.log
