@@ -33,8 +33,9 @@ def configure_export(p: argparse.ArgumentParser) -> None:
     a.add_argument("--recipe", metavar="NAME", help="run this recipe's targets and force, "
                    "and its post-tasks after the merge")
     a.add_argument("-f", "--force", action="store_true", help="run every stage, even cached")
-    a.add_argument("-k", "--keep-going", action="store_true", help="failFast: false; Argo "
-                   "runs the stages independent of a failed one either way (see the docs)")
+    a.add_argument("-k", "--keep-going", action="store_true", help="failFast: false (Argo "
+                   "starts the stages independent of a failed one either way: the merge task "
+                   "keeps the DAG running)")
 
 
 def run_export(args) -> int:

@@ -19,17 +19,6 @@ def _pull_inputs(args, repo, project, stages) -> None:
     _report(args, "fetched", result, remote)
 
 
-def _executor(repo, args) -> tuple[str, dict[str, str]] | None:
-    """(name, options) of the chosen executor; None for the local one."""
-    from lode.executors import load
-    from lode.executors.coordinate import options
-
-    name, opts = options(repo, args.executor_opt, args.executor)
-    if load(name).in_place:
-        return None
-    return name, opts
-
-
 def run_repro(args) -> int:
     from lode.hashing import default_jobs
     from lode.pipeline import repro
@@ -37,7 +26,9 @@ def run_repro(args) -> int:
 
     repo = Repo.find()
     try:
-        executor = _executor(repo, args)
+        from lode.executors.coordinate import choose
+
+        executor = choose(repo, args.executor_opt, args.executor)
         project, stages = repro.plan_stages(
             repo, args.targets or None, single=args.single_item, downstream=args.downstream
         )

@@ -6,6 +6,10 @@ task, which runs however the stages ended, merges the results (`lode stage merge
 fails when one is missing. Data passes only through the data remote; credentials come from
 a Kubernetes Secret by reference. Built with hera, whose models come from Argo's API spec.
 
+A failed stage's downstream tasks are Omitted; since the merge task is the DAG's only leaf
+and has not run yet, Argo keeps starting every task whose `depends` holds, so the
+independent stages run whatever failFast says (`-k` sets it false, for clarity).
+
 hera is imported inside `build` only: `hera.workflows` costs 0.6 s and registers PyYAML
 representers for the whole process (so nothing here dumps lode's own files with PyYAML).
 """

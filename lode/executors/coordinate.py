@@ -43,6 +43,19 @@ def options(repo, given: list[str], name: str | None) -> tuple[str, dict[str, st
     return chosen, cfg
 
 
+def choose(repo, given: list[str], name: str | None,
+           extra: dict[str, str] | None = None) -> tuple[str, dict[str, str]] | None:
+    """(name, options) of the executor to use; None for the local runner."""
+    name, opts = options(repo, given, name)
+    opts.update(extra or {})
+    if load(name).in_place:
+        if opts:
+            raise ExecutorError(f"executor '{name}' takes no options (given: "
+                                f"{', '.join(sorted(opts))}).")
+        return None
+    return name, opts
+
+
 def _job_name(stage: Stage, root: str, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", stage.address(root)).strip("-")[:60] or "stage"
     name, n = base, 1

@@ -260,6 +260,9 @@ class SlurmExecutor(Executor):
         if shutil.which("sbatch") is None:
             raise ExecutorError("Slurm's sbatch is not on PATH.",
                                 "Run lode where the Slurm client is (a login node).")
+        conf = os.environ.get("SLURM_CONF")
+        if conf and not os.path.isfile(conf):  # Slurm would then try DNS for a long while
+            raise ExecutorError(f"SLURM_CONF names {conf}, which is not a file.")
         # scontrol ping fails at once when the controller is down; squeue would hang
         proc = self._run(["scontrol", "ping"])
         if proc.returncode != 0 or "is UP" not in proc.stdout:

@@ -121,14 +121,10 @@ def repro(ctx: RunContext, step: Step) -> str:
 
 def _executor(ctx: RunContext) -> tuple[str, dict[str, str]] | None:
     """The recipe's executor, else the configured one; None for the local runner."""
-    from lode.executors import load
-    from lode.executors.coordinate import options
+    from lode.executors.coordinate import choose
 
     name, opts = ctx.recipe.executor or (None, {})
-    name, configured = options(ctx.repo, [], name)
-    if load(name).in_place:
-        return None
-    return name, {**configured, **opts}
+    return choose(ctx.repo, [], name, opts)
 
 
 def _metrics(ctx: RunContext) -> list[dict]:

@@ -136,3 +136,52 @@ def test_a_recipe_runs_its_repro_through_dask_and_publishes(lode, git, churn, lo
     assert git_out(project.bare, "rev-parse", "main") == git_out(project.root, "rev-parse",
                                                                   "HEAD")
     assert project.lock == local_lock(project)
+
+
+def test_a_running_scheduler_by_address_and_resources_it_cannot_meet(
+        lode, git, failing, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.remotes.conftest import free_port
+
+    port = free_port()
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    procs = [subprocess.Popen(
+        [*dask, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}",
+             "--nworkers", "1", "--nthreads", "1", "--resources", "cpus=1", "--no-dashboard",
+             "--local-directory", str(tmp_path / "worker"), "--death-timeout", "20"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        address = f"address=tcp://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:  # until the worker has joined: a stage then has somewhere to run
+            proc = lode("repro", "ok", "--executor", "dask", "--executor-opt", address,
+                        cwd=failing, check=False)
+            if proc.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert proc.returncode == 0, proc.stderr
+        assert "Ran stage 'ok'" in proc.stdout and "ok:" in (failing.root / "dvc.lock").read_text()
+
+        dvc_yaml = failing.root / "dvc.yaml"
+        dvc_yaml.write_text(dvc_yaml.read_text().replace(
+            "    outs: [ok.txt]", "    outs: [ok.txt]\n    meta: {resources: {cpus: 4}}"))
+        (failing.root / "params.yaml").write_text("x: 2\n")
+        git("commit", "-q", "-am", "ok wants 4 cpus", cwd=failing)
+        git("push", "-q", cwd=failing)
+        proc = lode("repro", "ok", "--executor", "dask", "--executor-opt", address,
+                    cwd=failing, check=False)
+        assert proc.returncode == 1
+        assert "stage 'ok' asks for cpus=4, and no Dask worker has that much (the most is 1)" \
+            in proc.stderr
+    finally:
+        for p in reversed(procs):  # workers first, then the scheduler; by PID
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=20)

@@ -32,6 +32,7 @@ from lode.executors.slurm import (
     sbatch_argv,
     unmet,
 )
+from tests.executors.conftest import WIDE
 from tests.executors.slurm_cluster import slurm_conf  # noqa: F401 - a fixture
 
 REV = "0123456789abcdef0123456789abcdef01234567"
@@ -316,3 +317,87 @@ def test_slurm_errors_are_sentences(slurm_conf, spool, monkeypatch):  # noqa: F8
     monkeypatch.setenv("PATH", str(spool))
     with pytest.raises(ExecutorError, match=r"^Slurm's sbatch is not on PATH\."):
         SlurmExecutor({}, str(spool)).start()
+
+
+# -- end to end: `lode repro --executor slurm` ----------------------------------------------
+def slurm_jobs(since: int) -> dict[str, str]:
+    """{job name: state} of the cluster's jobs with an id above `since`."""
+    out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i %j %T"], capture_output=True,
+                         text=True, timeout=30, check=True).stdout
+    return {name: state for job_id, name, state in (ln.split() for ln in out.splitlines())
+            if int(job_id) > since}
+
+
+def last_job_id() -> int:
+    out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i"], capture_output=True,
+                         text=True, timeout=30, check=True).stdout.split()
+    return max(map(int, out), default=0)
+
+
+def repro(lode, project, conf, *args, check=True, env=None):
+    return lode("repro", "--executor", "slurm", *args, cwd=project, check=check,
+                env={"SLURM_CONF": conf, **(env or {})})
+
+
+def assert_clean(lode, project):
+    assert lode("status", cwd=project).stdout.strip() == "Data and pipelines are up to date."
+
+
+def test_churn_through_slurm_equals_a_local_run(lode, churn, local_lock, slurm_conf):  # noqa: F811
+    project = churn()
+    since = last_job_id()
+    proc = repro(lode, project, slurm_conf)
+    assert "Submitted stage 'train' (never ran; to slurm)" in proc.stdout
+    assert "3 stages: 3 ran" in proc.stdout
+    assert slurm_jobs(since) == {"lode-prepare": "COMPLETED", "lode-train": "COMPLETED",
+                                 "lode-evaluate": "COMPLETED"}
+    assert project.lock == local_lock(project)
+    assert_clean(lode, project)
+    # the spool (result files, logs) is this run's, and goes with it
+    assert not any((project.root / ".dvc" / "tmp").rglob("*.json"))
+
+
+def test_wide_pipeline_overlaps_and_equals_a_local_run(lode, wide, local_lock, tmp_path,
+                                                       slurm_conf):  # noqa: F811
+    times = tmp_path / "times"
+    times.mkdir()
+    proc = repro(lode, wide, slurm_conf, env={"LODE_TEST_TIMES": str(times)})
+    assert f"{WIDE + 1} stages: {WIDE + 1} ran" in proc.stdout
+    spans = sorted(tuple(map(float, (times / str(i)).read_text().split()))
+                   for i in range(1, WIDE + 1))
+    overlapping = sum(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))
+    assert overlapping >= WIDE // 2 - 1, spans  # one CPU each on two: pairs side by side
+    assert wide.lock == local_lock(wide)
+    assert_clean(lode, wide)
+
+
+def test_a_failing_stage_stops_its_downstream_and_is_named(lode, failing, slurm_conf):  # noqa: F811
+    since = last_job_id()
+    proc = repro(lode, failing, slurm_conf, "-k", check=False)
+    assert proc.returncode == 1
+    assert "stage 'bad' failed" in proc.stderr and "exited with 3" in proc.stderr
+    assert "boom" in proc.stderr  # the log tail
+    assert "after_bad" not in proc.stderr  # never started, so not a failure of its own
+    assert "Traceback" not in proc.stderr
+    assert slurm_jobs(since) == {"lode-ok": "COMPLETED", "lode-bad": "FAILED",
+                                 "lode-after_bad": "CANCELLED"}
+    lock = (failing.root / "dvc.lock").read_text()
+    assert "ok:" in lock and "bad:" not in lock
+    assert not (failing.root / "after.txt").exists()
+
+
+def test_refusals_are_sentences(lode, git, failing, slurm_conf, tmp_path):  # noqa: F811
+    (failing.root / "dvc.yaml").write_text((failing.root / "dvc.yaml").read_text().replace(
+        "  bad:\n", "  bad:\n    meta:\n      resources: {cpus: 999}\n"))
+    git("commit", "-q", "-am", "greedy", cwd=failing)
+    git("push", "-q", cwd=failing)
+    since = last_job_id()
+    proc = repro(lode, failing, slurm_conf, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "stage 'bad' asks for 999 CPUs, but no Slurm node has more than" in proc.stderr
+    assert slurm_jobs(since) == {}  # refused before anything was submitted
+    proc = repro(lode, failing, slurm_conf, "--executor-opt", "queue=x", check=False)
+    assert "executor 'slurm' has no option 'queue'" in proc.stderr
+    proc = lode("repro", "--executor", "slurm", cwd=failing, check=False,
+                env={"SLURM_CONF": str(tmp_path / "none.conf")})
+    assert proc.stderr == f"ERROR: SLURM_CONF names {tmp_path / 'none.conf'}, which is not a file.\n"
