@@ -97,19 +97,33 @@ def notifier_options(sections: Sections) -> dict[str, dict[str, str]]:
     return found
 
 
+_EXECUTOR_KEY = re.compile(r"executor\.([^.]+)")
+
+
+def executor_options(sections: Sections) -> dict[str, str]:
+    """`executor.OPTION` keys of the [feature] section of one file: `name` (the executor)
+    and its options. Not an [executor] section: DVC refuses sections it does not know."""
+    found = {}
+    for key, value in sections.get(NOTIFIER_SECTION, {}).items():
+        m = _EXECUTOR_KEY.fullmatch(key)
+        if m:
+            found[m[1]] = value
+    return found
+
+
 def dotted(section: str, key: str) -> str:
     """What the user types for a stored option: the inverse of `split_name`."""
     m = re.fullmatch(r'remote "(.+)"', section)
     if m:
         return f"remote.{m[1]}.{key}"
-    if section == NOTIFIER_SECTION and notifier_key(key):
+    if section == NOTIFIER_SECTION and (notifier_key(key) or _EXECUTOR_KEY.fullmatch(key)):
         return key
     return f"{section}.{key}"
 
 
 def split_name(name: str) -> tuple[str, str]:
     """`core.remote` -> ("core", "remote"); `remote.r1.url` -> ('remote "r1"', "url");
-    `notifier.slack.url` -> ("feature", "notifier.slack.url")."""
+    `notifier.slack.url` -> ("feature", "notifier.slack.url"); `executor.name` likewise."""
     parts = name.split(".")
     if len(parts) == 2 and all(parts) and parts[1] in KNOWN.get(parts[0], ()):
         return parts[0], parts[1]
@@ -118,10 +132,13 @@ def split_name(name: str) -> tuple[str, str]:
     if len(parts) == 3 and all(parts) and parts[0] == "notifier":
         _check_notifier_option(parts[1], parts[2])
         return NOTIFIER_SECTION, name
+    if len(parts) == 2 and all(parts) and parts[0] == "executor":
+        return NOTIFIER_SECTION, name
     known = ", ".join(f"{s}.{k}" for s in ("core", "cache") for k in sorted(KNOWN[s]))
     raise ConfigError(
         f"'{name}' is not a configuration option lode or DVC knows.",
-        f"Options: {known}, remote.NAME.OPTION, notifier.NAME.OPTION.",
+        f"Options: {known}, remote.NAME.OPTION, notifier.NAME.OPTION, executor.name, "
+        "executor.OPTION.",
     )
 
 

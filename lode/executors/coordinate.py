@@ -28,9 +28,12 @@ POLL = 1.0  # seconds an executor may block waiting for an end
 
 
 def options(repo, given: list[str], name: str | None) -> tuple[str, dict[str, str]]:
-    """The executor's name and options: `[executor]` config, then `--executor-opt K=V`."""
-    cfg = {**repo.config.level("repo").get("executor", {}),
-           **repo.config.level("local").get("executor", {})}
+    """The executor's name and options: the `executor.*` config (kept in DVC's [feature]
+    section), then `--executor-opt K=V`."""
+    from lode.config import executor_options
+
+    cfg = {**executor_options(repo.config.level("repo")),
+           **executor_options(repo.config.level("local"))}
     configured = cfg.pop("name", None)
     chosen = name or configured or "local"
     if configured and chosen != configured:

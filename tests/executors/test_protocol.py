@@ -125,8 +125,9 @@ class FakeRepo:
 
 
 def test_executor_options_from_config_and_command_line():
-    repo = FakeRepo({"executor": {"name": "dask", "address": "tcp://a:1"}},
-                    {"executor": {"workers": "4"}})
+    repo = FakeRepo({"feature": {"executor.name": "dask", "executor.address": "tcp://a:1",
+                                 "notifier.slack.url": "x"}},
+                    {"feature": {"executor.workers": "4"}})
     assert options(repo, [], None) == ("dask", {"address": "tcp://a:1", "workers": "4"})
     assert options(repo, ["workers=2"], "dask") == ("dask", {"address": "tcp://a:1",
                                                               "workers": "2"})
@@ -155,3 +156,15 @@ def test_merge_names_what_the_worker_saw_differently():
     assert _differs(dict(here), here) == ""
     assert _differs({**here, "deps": [{**dep, "md5": "2"}]}, here) == "deps a.csv"
     assert _differs({**here, "cmd": "y"}, here) == "cmd"
+
+
+@pytest.mark.dvc
+def test_executor_config_is_kept_where_dvc_accepts_it(lode, dvc, failing):
+    lode("config", "executor.name", "dask", cwd=failing)
+    lode("config", "--local", "executor.workers", "2", cwd=failing)
+    assert "executor.name = dask" in (failing.root / ".dvc" / "config").read_text()
+    listed = lode("config", "-l", cwd=failing).stdout
+    assert "executor.name=dask" in listed and "executor.workers=2" in listed
+    assert dvc("status", cwd=failing).returncode == 0  # DVC refuses unknown sections
+    proc = lode("repro", "--executor-opt", "colour=red", cwd=failing, check=False)
+    assert "executor 'dask' has no option 'colour'" in proc.stderr
