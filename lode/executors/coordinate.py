@@ -177,11 +177,11 @@ def repro(repo, project, stages: list[Stage], name: str, opts: dict[str, str], p
     running = _to_run(project, stages, plan)
     if not running or plan.errors:
         return
-    sha = _commit(repo)
-    _check_remote(repo, common.get("remote"))
     workdir = tempfile.mkdtemp(prefix="run-", dir=_spool(repo))
     try:
-        executor: Executor = cls(opts, workdir)
+        executor: Executor = cls(opts, workdir)  # refuses unknown options first
+        sha = _commit(repo)
+        _check_remote(repo, common.get("remote"))
         url = _repo_url(repo, sha, common.get("repo"), executor.shares_filesystem)
         from lode.remotes.config import open_remote
 

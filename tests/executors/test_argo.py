@@ -361,6 +361,11 @@ def test_the_emulated_workflow_equals_a_local_repro(lode, git, churn, local_lock
     expected = local_lock(project, env=ENV)  # before the workflow pushes anything
     doc, _ = export(lode, project.root, "--recipe", "compute_metrics")
     ended = emulate(lode, doc, tmp_path / "pods")
+    import subprocess as sp
+    m = ended["lode-merge"]
+    env = {**lode.env, **ENV}
+    p = sp.run([*m.argv[:3], "-v", *m.argv[3:]], env=env, cwd=tmp_path, capture_output=True, text=True)
+    print(p.stdout, p.stderr)
     assert phases(ended) == {"load": "Succeeded", "train": "Succeeded", "eval": "Succeeded",
                              "lode-merge": "Succeeded"}, ended["lode-merge"].log
     # each pod ran in an empty directory of its own, the code cloned from the bare repo

@@ -349,8 +349,8 @@ def test_churn_through_slurm_equals_a_local_run(lode, churn, local_lock, slurm_c
     proc = repro(lode, project, slurm_conf)
     assert "Submitted stage 'train' (never ran; to slurm)" in proc.stdout
     assert "3 stages: 3 ran" in proc.stdout
-    assert slurm_jobs(since) == {"lode-prepare": "COMPLETED", "lode-train": "COMPLETED",
-                                 "lode-evaluate": "COMPLETED"}
+    assert slurm_jobs(since) == {"lode-load": "COMPLETED", "lode-train": "COMPLETED",
+                                 "lode-eval": "COMPLETED"}
     assert project.lock == local_lock(project)
     assert_clean(lode, project)
     # the spool (result files, logs) is this run's, and goes with it
@@ -400,4 +400,5 @@ def test_refusals_are_sentences(lode, git, failing, slurm_conf, tmp_path):  # no
     assert "executor 'slurm' has no option 'queue'" in proc.stderr
     proc = lode("repro", "--executor", "slurm", cwd=failing, check=False,
                 env={"SLURM_CONF": str(tmp_path / "none.conf")})
-    assert proc.stderr == f"ERROR: SLURM_CONF names {tmp_path / 'none.conf'}, which is not a file.\n"
+    assert proc.returncode == 1
+    assert proc.stderr == f"ERROR: SLURM_CONF names {tmp_path}/none.conf, which is not a file.\n"
