@@ -126,8 +126,9 @@ def _check_remote(repo, name: str | None) -> None:
 
 
 def _push_inputs(repo, project, remote, submitted: list[Stage]) -> None:
-    """Everything the submitted stages read that none of them makes: tracked data and the
-    outputs of up-to-date stages (`cache: false` ones too, which workers place)."""
+    """Everything the submitted stages read that none of them makes: tracked data, the
+    outputs of up-to-date stages (`cache: false` ones too, which workers place), and the
+    `persist` outputs they continue from."""
     from lode.build import build
     from lode.executors.protocol import entry_used, inputs_used
     from lode.remotes.transfer import push
@@ -135,6 +136,11 @@ def _push_inputs(repo, project, remote, submitted: list[Stage]) -> None:
 
     used, chosen = Used(), set(submitted)
     for stage in submitted:
+        keep = {o.path for o in stage.outs if o.persist}
+        if keep:  # the worker continues from them, as a local run would
+            entry = project.lockfile(stage).get(stage.name) or {}
+            entry_used(repo, stage, {"outs": [r for r in entry.get("outs") or []
+                                              if r.get("path") in keep]}, used)
         part, _, producers = inputs_used(repo, project, stage)
         used.files |= part.files
         used.dirs |= part.dirs

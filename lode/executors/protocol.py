@@ -179,6 +179,22 @@ def _restorable(repo, remote, runner, stage, inputs: dict, use_run_cache: bool
     return None
 
 
+def _restore_persisted(repo, remote, runner, stage) -> None:
+    """`persist: true` outputs are the command's to continue from (checkpoints): a local
+    run keeps them, so a worker starts from the ones the lock records."""
+    from lode.remotes.transfer import fetch
+
+    keep = {o.path for o in stage.outs if o.persist}
+    entry = runner.project.lockfile(stage).get(stage.name) if keep else None
+    recs = [r for r in (entry or {}).get("outs") or []
+            if isinstance(r, dict) and r.get("path") in keep and isinstance(r.get("md5"), str)]
+    if not recs:
+        return
+    used = entry_used(repo, stage, {"outs": recs})
+    if not fetch(repo, remote, used, remote.capabilities.jobs).failed:
+        runner.place(stage, {"outs": recs})
+
+
 def _push(repo, remote, stage, entry: dict, use_run_cache: bool) -> None:
     from lode.build import build
     from lode.pipeline.runcache import entry_name, run_key
@@ -246,6 +262,7 @@ def run_in(root: str, address: str, upstream: list[dict], remote_name: str | Non
                 found = _restorable(repo, remote, runner, stage, inputs, use_run_cache)
                 if found is not None:
                     return "restored", found
+            _restore_persisted(repo, remote, runner, stage)
             runner._remove_outs(stage)
             execute_logged(stage, tail)
             entry = runner.commit(stage, inputs)

@@ -185,3 +185,31 @@ def test_a_running_scheduler_by_address_and_resources_it_cannot_meet(
         for p in reversed(procs):  # workers first, then the scheduler; by PID
             os.killpg(p.pid, signal.SIGTERM)
             p.wait(timeout=20)
+
+
+def test_a_persistent_output_continues_on_the_worker(lode, git, new_project):
+    project = new_project({
+        "dvc.yaml": """\
+            stages:
+              count:
+                cmd: python3 count.py
+                deps: [params.yaml]
+                outs:
+                  - n.txt:
+                      persist: true
+            """,
+        "count.py": """\
+            import os
+            n = int(open("n.txt").read()) if os.path.exists("n.txt") else 0
+            open("n.txt", "w").write(str(n + 1))
+            """,
+        "params.yaml": "x: 1\n"})
+    lode("repro", cwd=project)  # a local run first: n = 1
+    git("add", "dvc.lock", cwd=project)
+    git("commit", "-q", "-m", "first count", cwd=project)
+    (project.root / "params.yaml").write_text("x: 2\n")
+    git("commit", "-q", "-am", "x 2", cwd=project)
+    git("push", "-q", cwd=project)
+    repro(lode, project)
+    assert (project.root / "n.txt").read_text() == "2"  # not 1: it continued
+    assert_clean(lode, project)
