@@ -361,11 +361,6 @@ def test_the_emulated_workflow_equals_a_local_repro(lode, git, churn, local_lock
     expected = local_lock(project, env=ENV)  # before the workflow pushes anything
     doc, _ = export(lode, project.root, "--recipe", "compute_metrics")
     ended = emulate(lode, doc, tmp_path / "pods")
-    import subprocess as sp
-    m = ended["lode-merge"]
-    env = {**lode.env, **ENV}
-    p = sp.run([*m.argv[:3], "-v", *m.argv[3:]], env=env, cwd=tmp_path, capture_output=True, text=True)
-    print(p.stdout, p.stderr)
     assert phases(ended) == {"load": "Succeeded", "train": "Succeeded", "eval": "Succeeded",
                              "lode-merge": "Succeeded"}, ended["lode-merge"].log
     # each pod ran in an empty directory of its own, the code cloned from the bare repo
@@ -381,17 +376,23 @@ def test_the_emulated_workflow_equals_a_local_repro(lode, git, churn, local_lock
 
 
 @needs_hera
-def test_a_failed_stage_omits_its_downstream_and_fails_the_merge(
+def test_a_failed_stage_omits_its_downstream_and_fails_the_merge_on_a_schedule(
         lode, git, new_project, tmp_path, s3_endpoint, s3_bucket):
     project = new_project({"dvc.yaml": FAILING_DVC, "params.yaml": "x: 1\n"},
                           remote=f"s3://{s3_bucket}/store", env=ENV)
     lode("remote", "modify", "storage", "endpointurl", s3_endpoint, cwd=project.root)
     git("commit", "-q", "-am", "the team's S3 endpoint", cwd=project.root)
     git("push", "-q", cwd=project.root)
-    doc, _ = export(lode, project.root, "-k")
+    # a schedule: its first task resolves the branch to the commit every stage then runs
+    doc, _ = export(lode, project.root, "-k", "--cron", "0 3 * * *")
     ended = emulate(lode, doc, tmp_path / "pods")
-    assert phases(ended) == {"ok": "Succeeded", "bad": "Failed", "after-bad": "Omitted",
-                             "lode-merge": "Failed"}
+    assert phases(ended) == {"lode-rev": "Succeeded", "ok": "Succeeded", "bad": "Failed",
+                             "after-bad": "Omitted", "lode-merge": "Failed"}
+    head = git("rev-parse", "HEAD", cwd=project.root).stdout.strip()
+    assert ended["lode-rev"].outputs == {"rev": head}
+    for task in ("ok", "bad", "lode-merge"):
+        argv = ended[task].argv
+        assert argv[argv.index("--rev") + 1] == head
     assert ended["bad"].exit_code == 1 and "boom" in ended["bad"].log
     merge = ended["lode-merge"]
     assert merge.exit_code == 1
