@@ -385,6 +385,17 @@ def test_a_failing_stage_stops_its_downstream_and_is_named(lode, failing, slurm_
     assert "ok:" in lock and "bad:" not in lock
     assert not (failing.root / "after.txt").exists()
 
+    # without -k the run stops at the failure, and leaves nothing queued or running
+    (failing.root / "dvc.lock").unlink()
+    (failing.root / "ok.txt").unlink()
+    since = last_job_id()
+    proc = repro(lode, failing, slurm_conf, check=False)
+    assert proc.returncode == 1 and "stage 'bad' failed" in proc.stderr
+    deadline = time.monotonic() + 10  # a cancelled job may be COMPLETING a moment
+    while not set(slurm_jobs(since).values()) <= {"COMPLETED", "FAILED", "CANCELLED"}:
+        assert time.monotonic() < deadline, slurm_jobs(since)
+        time.sleep(0.2)
+
 
 def test_refusals_are_sentences(lode, git, failing, slurm_conf, tmp_path):  # noqa: F811
     (failing.root / "dvc.yaml").write_text((failing.root / "dvc.yaml").read_text().replace(
