@@ -19,7 +19,7 @@ def configure_export(p: argparse.ArgumentParser) -> None:
                    "path/to/dvc.yaml:stage, with what it depends on (default: ./dvc.yaml)")
     a.add_argument("-o", "--output", metavar="FILE", help="where to write (default: stdout)")
     a.add_argument("--image", help="the workers' container image, with git, lode and the "
-                   "project's requirements (config: executor.image)")
+                   "project's requirements (required)")
     a.add_argument("--cron", metavar="SCHEDULE", help="a CronWorkflow on this schedule "
                    "(UTC), e.g. '0 3 * * 1'; each run takes the branch's newest commit")
     a.add_argument("--name", help="the workflow's name (default: lode-DIRECTORY)")

@@ -39,15 +39,14 @@ CREDENTIALS: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 # A CronWorkflow follows a branch: each run first resolves its tip once, so every task of
 # the run sees the same commit even if the branch moves meanwhile. Plain argv, no shell.
-RESOLVE_REV = (
-    "import subprocess, sys\n"
-    "url, branch, out = sys.argv[1:4]\n"
-    "p = subprocess.run(['git', 'ls-remote', '--exit-code', url, 'refs/heads/' + branch],\n"
-    "                   capture_output=True, text=True)\n"
-    "if p.returncode:\n"
-    "    sys.exit(f'branch {branch} not found on {url}: {p.stderr.strip()}')\n"
-    "open(out, 'w').write(p.stdout.split()[0])\n"
-)
+RESOLVE_REV = """import subprocess, sys
+url, branch, out = sys.argv[1:4]
+p = subprocess.run(['git', 'ls-remote', '--exit-code', url, 'refs/heads/' + branch],
+                   capture_output=True, text=True)
+if p.returncode:
+    sys.exit(f'branch {branch} not found on {url}: {p.stderr.strip()}')
+open(out, 'w').write(p.stdout.split()[0])
+"""
 
 
 class ExportError(LodeError):
@@ -186,9 +185,7 @@ def _dirty(root: str) -> list[str]:
 
 
 def _dvcfiles_differ(root: str, a: str, b: str) -> bool:
-    proc = subprocess.run(["git", "diff", "--quiet", a, b, "--", ":(glob)**/dvc.yaml"],
-                          cwd=root, capture_output=True, stdin=subprocess.DEVNULL)
-    return proc.returncode != 0
+    return _git(root, "diff", "--quiet", a, b, "--", ":(glob)**/dvc.yaml") is None
 
 
 def git_source(root: str, repo_url: str | None, rev: str | None, cron: bool
@@ -282,21 +279,14 @@ def _data_remote(repo) -> str:
     return url
 
 
-def _image(repo, image: str | None) -> str:
-    """--image, else the `executor.image` setting: a plain Python image would lack lode,
-    the project's requirements and git, so there is no default worth guessing."""
-    if image:
-        return image
-    from lode.config import split_name
-
-    try:
-        configured = repo.config.get(*split_name("executor.image"))
-    except LodeError:  # no such option in this version of the config
-        configured = None
-    if not configured:
+def _image(image: str | None) -> str:
+    """Required: a plain Python image would lack git, lode and the project's requirements,
+    so no default would run. (Not an `executor.image` setting: `lode repro --executor`
+    hands every `executor.*` option to the executor, which refuses those it lacks.)"""
+    if not image:
         raise ExportError("the workers' container image is not set.", "Pass --image IMAGE "
                           "(one with git, lode and the project's requirements).")
-    return configured
+    return image
 
 
 def plan_export(repo, options: Options) -> ArgoPlan:
@@ -307,7 +297,7 @@ def plan_export(repo, options: Options) -> ArgoPlan:
                           "clone the pipeline from a Git remote.")
     if options.name is not None:
         check_name(options.name, bool(options.cron))
-    image = _image(repo, options.image)
+    image = _image(options.image)
     targets, force, here = options.targets, options.force, os.getcwd()
     merge_env: list[tuple[str, bool]] = []
     if options.recipe:
