@@ -357,7 +357,7 @@ class SlurmExecutor(Executor):
         proc = self._run(["scontrol", "show", "job", job_id])
         return parse_scontrol_job(proc.stdout) if proc.returncode == 0 else None
 
-    def _purged(self, job_id: str) -> Ended | None:
+    def _purged(self, job_id: str) -> Ended:
         """A job the controller no longer knows: its result file tells how it ended."""
         result = self._result(job_id)
         if result is None:
