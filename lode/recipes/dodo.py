@@ -20,12 +20,13 @@ _run_id: list[str] = []  # set by `lode run` for the run it starts
 
 
 def recipe(name: str, desc: str = "", targets: list[str] | None = None, force: bool = False,
-           pre: list | None = None, post: list | None = None) -> Recipe:
+           pre: list | None = None, post: list | None = None,
+           executor: str | dict | None = None) -> Recipe:
     """Declare a recipe from Python (in dodo.py); the same fields as recipes.yaml."""
     from lode.recipes.spec import build
 
     made = build(name, {"desc": desc, "targets": targets, "force": force, "pre": pre or [],
-                        "post": post or []}, source="dodo.py")
+                        "post": post or [], "executor": executor}, source="dodo.py")
     REGISTERED[name] = made
     return made
 

@@ -33,9 +33,9 @@ def _namespace(repo) -> dict:
 
 
 def recipes(repo) -> dict[str, Recipe]:
-    from lode.recipes.dodo import all_recipes
+    _namespace(repo)  # imports dodo.py, where recipes may be declared (from the root:
+    from lode.recipes.dodo import all_recipes  # lode.recipes.dodo finds the project there)
 
-    _namespace(repo)  # imports dodo.py, where recipes may be declared
     return all_recipes()
 
 
