@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 
 from lode.errors import LodeError
+from lode.executors.source import git_source, tracked_remote
 
 RESULT_FILE = "/tmp/lode-result.json"  # where `lode stage run --result` writes, in the pod
 REV_FILE = "/tmp/lode-rev"
@@ -159,119 +159,13 @@ def default_name(root: str) -> str:
     return ("lode-" + sanitise(os.path.basename(root)))[:52].rstrip("-")
 
 
-# ------------------------------------------------------------------ git (the I/O edge)
-
-
-def _git(root: str, *args: str, strip: bool = True) -> str | None:
-    """git's stdout (stripped); None when it fails."""
-    try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise ExportError("git is not installed; exporting needs the project's Git "
-                          "repository.") from None
-    if proc.returncode:
-        return None
-    return proc.stdout.strip() if strip else proc.stdout
-
-
-def _dirty(root: str) -> list[str]:
-    """Tracked files that differ from HEAD; dvc.lock is left out, as the workers take
-    every lock entry from the commit and from upstream results, not from this file."""
-    out = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no",
-               strip=False) or ""
-    paths = [e[3:] for e in out.split("\0") if len(e) > 3]
-    return [p for p in paths if os.path.basename(p) != "dvc.lock"]
-
-
-def _dvcfiles_differ(root: str, a: str, b: str) -> bool:
-    return _git(root, "diff", "--quiet", a, b, "--", ":(glob)**/dvc.yaml") is None
-
-
-def git_source(root: str, repo_url: str | None, rev: str | None, cron: bool
-               ) -> tuple[str, str | None, str | None]:
-    """(the URL workers clone, the commit's SHA or None for a schedule, the branch).
-
-    A Workflow pins a commit (default HEAD), which must be on the remote; a CronWorkflow
-    follows a branch (default the current branch's upstream), resolved once per run."""
-    head = _git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}")
-    if head is None:
-        raise ExportError("the repository has no commit yet; commit and push the pipeline "
-                          "first.")
-    branch = _git(root, "symbolic-ref", "-q", "--short", "HEAD")
-    remote = up_branch = None
-    if branch:
-        remote = _git(root, "config", f"branch.{branch}.remote")
-        merge = _git(root, "config", f"branch.{branch}.merge") or ""
-        up_branch = merge.removeprefix("refs/heads/") or None
-    remotes = (_git(root, "remote") or "").split()
-    if remote not in remotes:
-        remote, up_branch = ("origin" if "origin" in remotes else None), None
-    if repo_url:
-        # the remote with this URL, if one is configured, is where to check the commit
-        remote = next((r for r in remotes if _git(root, "remote", "get-url", r) == repo_url),
-                      None)
-    elif remote:
-        repo_url = _git(root, "remote", "get-url", remote)
-    if not repo_url:
-        raise ExportError("there is no Git remote for the workers to clone: the branch has "
-                          "no upstream and there is no 'origin'.",
-                          "Pass --repo URL, or 'git remote add origin URL' and push.")
-    if not re.match(r"[^/]+://|[^/]+@[^/]+:", repo_url):  # a path: relative to the root
-        repo_url = os.path.normpath(os.path.join(root, repo_url))
-    changed = _dirty(root)
-    if changed:
-        raise ExportError(f"'{changed[0]}' has uncommitted changes, and the workers run the "
-                          "committed pipeline.", "Commit and push first.")
-    if cron:
-        follow = rev or up_branch or branch
-        if not follow:
-            raise ExportError("HEAD is detached, so there is no branch for the schedule to "
-                              "follow.", "Pass --rev BRANCH.")
-        if remote:
-            tip = f"refs/remotes/{remote}/{follow}"
-            if _git(root, "rev-parse", "--verify", "-q", tip) is None:
-                raise ExportError(f"branch '{follow}' is not on the remote '{remote}'.",
-                                  "Push it first: git push -u " + f"{remote} {follow}.")
-            if _dvcfiles_differ(root, "HEAD", tip):
-                raise ExportError(f"the stages here differ from those on {remote}/{follow}, "
-                                  "which the schedule runs.", "Push or pull first.")
-        return repo_url, None, follow
-    sha = _git(root, "rev-parse", "--verify", "-q", f"{rev or 'HEAD'}^{{commit}}")
-    if sha is None:
-        raise ExportError(f"'{rev}' names no commit of this repository.")
-    if sha != head and _dvcfiles_differ(root, "HEAD", sha):
-        raise ExportError(f"the stages at '{rev}' differ from those here, and the DAG is "
-                          "made from these.", f"Check out {rev} and export from there.")
-    if not remote:  # a --repo no remote of ours points at: nothing to check it against
-        return repo_url, sha, branch
-    on = (_git(root, "branch", "-r", "--contains", sha, "--format=%(refname:short)") or "")
-    on_remote = [b.removeprefix(f"{remote}/") for b in on.split()
-                 if b.startswith(f"{remote}/") and b != f"{remote}/HEAD"]
-    if not on_remote:
-        raise ExportError(f"commit {sha[:8]} is not on the remote '{remote}' ({repo_url}), "
-                          "where the workers clone from.", "Push it first: git push.")
-    for candidate in (up_branch, branch):
-        if candidate in on_remote:
-            return repo_url, sha, candidate
-    return repo_url, sha, on_remote[0]
-
-
 # ------------------------------------------------------------------ the operation
 
 
 def _data_remote(repo) -> str:
-    """The default data remote's URL as workers see it: from the tracked .dvc/config."""
-    name = repo.config.get("core", "remote")
-    if not name:
-        raise ExportError("there is no default data remote, and the workers pass data only "
-                          "through one.", "Add one: lode remote add -d NAME URL, and commit "
-                          ".dvc/config.")
-    tracked = repo.config.level("repo")
-    url = tracked.get(f'remote "{name}"', {}).get("url")
-    if tracked.get("core", {}).get("remote") != name or not url:
-        raise ExportError(f"the data remote '{name}' is set in .dvc/config.local, which the "
-                          "workers do not get.", "Set it in .dvc/config and commit it.")
+    """The default data remote's URL as workers see it: from the tracked .dvc/config, and
+    not a directory of this machine, which pods cannot reach."""
+    name, url = tracked_remote(repo, None)
     if "://" not in url or url.lower().startswith("file://"):
         raise ExportError(f"the data remote '{name}' is a local directory ({url}), which "
                           "the workers' pods cannot reach.", "Use a remote they can, such as "

@@ -3,9 +3,9 @@ repro does, hands each out-of-date stage to the executor (after the stages it re
 from), waits, and merges the results into this workspace in pipeline order.
 
 Workers see only the commit and the data remote, so before anything is submitted the
-workspace must be that commit (tracked files other than dvc.lock and .gitignore
-unchanged), the commit must be where workers clone from, and the remote must hold every
-input the stages read that they do not make themselves: those are pushed first.
+workspace must be that commit, on the Git remote workers clone from (see source.py), and
+the data remote must hold every input the stages read and do not make: those are pushed
+first.
 """
 
 from __future__ import annotations
@@ -70,61 +70,6 @@ def _job_name(stage: Stage, root: str, taken: set[str]) -> str:
 
 
 # -- before submitting ---------------------------------------------------------------------
-def _commit(repo) -> str:
-    """HEAD, when the workspace is that commit as far as workers can see."""
-    from lode.recipes import gitops
-
-    git = gitops.open_repo(repo.root)
-    sha = gitops.head(git)
-    if sha is None:
-        raise ExecutorError("the repository has no commit; workers run a commit.")
-    modified, _ = gitops.changes(git, untracked=False)
-    differ = [p for p in modified
-              if os.path.basename(p) not in ("dvc.lock", ".gitignore")]
-    if differ:
-        shown = ", ".join(differ[:5]) + (f" and {len(differ) - 5} more" if len(differ) > 5
-                                         else "")
-        raise ExecutorError(f"workers run commit {sha[:8]}, but these tracked files differ "
-                            f"from it: {shown}.", "Commit them first.")
-    return sha
-
-
-def _repo_url(repo, sha: str, given: str | None, shared: bool) -> str:
-    """Where workers clone from; the commit must be there."""
-    from lode.recipes import gitops
-
-    if given:
-        return given
-    git = gitops.open_repo(repo.root)
-    branch = gitops.branch(git)
-    tracking = git.active_branch.tracking_branch() if branch else None
-    name = tracking.remote_name if tracking is not None else "origin"
-    if name not in [r.name for r in git.remotes]:
-        if shared:
-            return repo.root
-        raise ExecutorError("workers clone the repository from its Git remote, and it has "
-                            "none.", "Add one ('git remote add origin URL'), or give "
-                            "--executor-opt repo=URL.")
-    if not gitops.run_git(git, "for-each-ref", "--contains", sha, f"refs/remotes/{name}"):
-        raise ExecutorError(f"commit {sha[:8]} is not on the Git remote '{name}', which "
-                            "workers clone.", "Push it first (git push).")
-    return git.remotes[name].url
-
-
-def _check_remote(repo, name: str | None) -> None:
-    """Workers read the tracked .dvc/config only."""
-    tracked = repo.config.level("repo")
-    name = name or tracked.get("core", {}).get("remote")
-    if not name:
-        raise ExecutorError("workers need a default data remote in the tracked .dvc/config.",
-                            "Set one: 'lode remote default NAME' (credentials stay in the "
-                            "environment or .dvc/config.local).")
-    if f'remote "{name}"' not in tracked:
-        raise ExecutorError(f"the data remote '{name}' is not in the tracked .dvc/config, "
-                            "which is all workers see.", "Add it there (credentials stay "
-                            "in the environment or .dvc/config.local).")
-
-
 def _push_inputs(repo, project, remote, submitted: list[Stage]) -> None:
     """Everything the submitted stages read that none of them makes: tracked data, the
     outputs of up-to-date stages (`cache: false` ones too, which workers place), and the
@@ -186,10 +131,15 @@ def repro(repo, project, stages: list[Stage], name: str, opts: dict[str, str], p
     workdir = tempfile.mkdtemp(prefix="run-", dir=_spool(repo))
     try:
         executor: Executor = cls(opts, workdir)  # refuses unknown options first
-        sha = _commit(repo)
-        _check_remote(repo, common.get("remote"))
-        url = _repo_url(repo, sha, common.get("repo"), executor.shares_filesystem)
+        from lode.executors.source import git_source, tracked_remote
         from lode.remotes.config import open_remote
+
+        if not repo.scm:
+            raise ExecutorError("this project does not use Git (core.no_scm), and workers "
+                                "run a Git commit.")
+        url, sha, _ = git_source(repo.root, common.get("repo"), None,
+                                 fallback=repo.root if executor.shares_filesystem else None)
+        tracked_remote(repo, common.get("remote"))
 
         remote = open_remote(repo, common.get("remote"))
         try:

@@ -293,7 +293,7 @@ def test_odd_stage_names_are_sanitised_and_the_addresses_kept(lode, git, tmp_pat
     ("no image", "container image is not set"),
     ("bad name", "'Bad_Name' is not a valid workflow name"),
     ("unknown rev", "'no-such-rev' names no commit"),
-    ("dirty", "'sub/dvc.yaml' has uncommitted changes"),
+    ("dirty", "uncommitted changes in sub/dvc.yaml"),
     ("not pushed", "is not on the remote 'origin'"),
     ("no git remote", "there is no Git remote for the workers to clone"),
     ("branch not pushed", "branch 'topic' is not on the remote 'origin'"),

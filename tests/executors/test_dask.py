@@ -116,10 +116,10 @@ def test_refusals_are_sentences(lode, git, failing):
 
     (failing.root / "params.yaml").write_text("x: 2\n")
     proc = repro(lode, failing, check=False)
-    assert "these tracked files differ from it: params.yaml" in proc.stderr
+    assert "uncommitted changes in params.yaml" in proc.stderr
     git("commit", "-q", "-am", "x 2", cwd=failing)
     proc = repro(lode, failing, check=False)
-    assert "is not on the Git remote 'origin'" in proc.stderr and "git push" in proc.stderr
+    assert "is not on the remote 'origin'" in proc.stderr and "git push" in proc.stderr
 
 
 def test_a_recipe_runs_its_repro_through_dask_and_publishes(lode, git, churn, local_lock):
