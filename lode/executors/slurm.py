@@ -15,7 +15,6 @@ without it the job would stay PENDING for ever).
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shlex
@@ -40,19 +39,19 @@ FAILED_STATES = frozenset({
     "DEADLINE", "PREEMPTED", "REVOKED", "SPECIAL_EXIT"})
 NEVER_SATISFIED = "DependencyNeverSatisfied"
 
-_MEM_UNITS = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
 
 
 # -- pure functions: resources, arguments, parsing -----------------------------------------
 def parse_mem_mb(value: object, stage: str = "?") -> int:
     """Megabytes from a `mem` resource: an int (MB, as sbatch reads it) or "512M", "2G",
     "1.5T", "2GB"."""
-    text = str(value).strip().upper().removesuffix("B")
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)", text)
-    if isinstance(value, bool) or not m or float(m.group(1)) <= 0:
+    from lode.pipeline.dvcfile import mem_mib
+
+    try:
+        return mem_mib(value)
+    except ValueError:
         raise ExecutorError(f"stage '{stage}' has an invalid mem resource '{value}'.",
-                            "Write it as megabytes or with a unit, e.g. 512M or 2G.")
-    return max(1, math.ceil(float(m.group(1)) * _MEM_UNITS[m.group(2) or "M"]))
+                            "Write it as megabytes or with a unit, e.g. 512M or 2G.") from None
 
 
 def _count(resources: dict, key: str, stage: str, minimum: int) -> int | None:

@@ -219,25 +219,27 @@ def _resources(meta: Any, here: str) -> dict:
 
 
 def _is_mem(value: Any) -> bool:
-    import re
-
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value > 0
-    return isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]?i?B?", value.strip(),
-                                                   re.IGNORECASE) is not None
+    try:
+        mem_mib(value)
+    except ValueError:
+        return False
+    return True
 
 
 def mem_mib(value: Any) -> int:
-    """A `mem` resource in MiB (a bare number is MiB, as Slurm reads it)."""
+    """A `mem` resource in MiB, rounded up: a bare number is MiB (as Slurm reads it), or
+    a size such as 512M, 2G, 1.5GiB; ValueError for anything else."""
+    import math
     import re
 
-    if isinstance(value, int):
-        return value
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)", value.strip().upper().rstrip("B").rstrip("I"))
-    if not m:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(value)
+    text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)", text)
+    if not m or float(m.group(1)) <= 0:
         raise ValueError(value)
     scale = {"": 1, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}[m.group(2)]
-    return max(1, int(float(m.group(1)) * scale))
+    return max(1, math.ceil(float(m.group(1)) * scale))
 
 
 def _outs(items: Any, kind: str, here: str) -> list[OutSpec]:
