@@ -98,7 +98,8 @@ class Executor:
         if unknown:
             valid = ", ".join(sorted(self.OPTIONS)) or "none"
             raise ExecutorError(f"executor '{self.name}' has no option '{unknown[0]}'.",
-                                f"Its options: {valid}.")
+                                f"Its options: {valid}; and, for every executor, repo "
+                                "and remote.")
         self.options, self.workdir = options, workdir
 
     def start(self) -> None:

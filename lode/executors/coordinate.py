@@ -20,10 +20,10 @@ from lode.executors import Ended, Executor, ExecutorError, Job, load
 from lode.pipeline.run import StageFailed
 from lode.pipeline.stage import Stage
 
-# options the coordinator reads itself; the rest belong to the executor
-COMMON = {"repo": "the Git URL workers clone (default: the branch's upstream remote, "
-                  "else origin)",
-          "remote": "the data remote (default: core.remote)"}
+# options the coordinator reads itself (any executor); the rest belong to the executor:
+# repo, the Git URL workers clone (default: the branch's upstream remote, else origin);
+# remote, the data remote (default: core.remote)
+COMMON = ("repo", "remote")
 POLL = 1.0  # seconds an executor may block waiting for an end
 
 
@@ -86,11 +86,7 @@ def _push_inputs(repo, project, remote, submitted: list[Stage]) -> None:
             entry = project.lockfile(stage).get(stage.name) or {}
             entry_used(repo, stage, {"outs": [r for r in entry.get("outs") or []
                                               if r.get("path") in keep]}, used)
-        part, _, producers = inputs_used(repo, project, stage)
-        used.files |= part.files
-        used.dirs |= part.dirs
-        for md5, path in part.paths.items():
-            used.paths.setdefault(md5, path)
+        _, producers = inputs_used(repo, project, stage, used)
         for up in producers:
             if up in chosen:
                 continue

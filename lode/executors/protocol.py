@@ -119,13 +119,12 @@ def entry_used(repo, stage, entry: dict | None, used=None):
     return used
 
 
-def inputs_used(repo, project, stage):
-    """What the stage reads that is not in Git: (objects, .dvc files to check out, the
-    upstream stages whose recorded outputs to place)."""
-    from lode.remotes.used import Used
+def inputs_used(repo, project, stage, used):
+    """What the stage reads that is not in Git: its objects join `used`; (the .dvc files
+    to check out, the upstream stages whose recorded outputs to place)."""
     from lode.workspace.targets import pointer_for
 
-    used, pointers, producers = Used(), [], []
+    pointers, producers = [], []
     for dep in stage.dep_paths:
         owner = project.tracked_by(dep)
         if owner:
@@ -137,7 +136,7 @@ def inputs_used(repo, project, stage):
             if up not in producers:
                 producers.append(up)
                 entry_used(repo, up, project.lockfile(up).get(up.name), used)
-    return used, pointers, producers
+    return pointers, producers
 
 
 def _missing(repo, remote, outs: list[dict]) -> list[tuple[str, str]]:
@@ -241,7 +240,10 @@ def run_in(root: str, address: str, upstream: list[dict], remote_name: str | Non
                 project.lockfile(up).update(up.name, doc["entry"])
         remote = open_remote(repo, remote_name)
         try:
-            used, pointers, producers = inputs_used(repo, project, stage)
+            from lode.remotes.used import Used
+
+            used = Used()
+            pointers, producers = inputs_used(repo, project, stage, used)
             if len(used):
                 got = fetch(repo, remote, used, remote.capabilities.jobs)
                 if got.failed:
