@@ -23,6 +23,7 @@ from lode.executors import Ended, Executor, ExecutorError, Job
 
 RESULT = "{result}"  # where the task puts its result file in the argv
 TAIL_LINES = 40
+CANCEL_GRACE = 5.0  # seconds the tasks get to stop their stages
 
 
 class StageTaskFailed(Exception):
@@ -61,6 +62,8 @@ def run_task(request: dict, *upstream: dict) -> dict:
         argv += ["--upstream", json.dumps(doc)]
     cancel = Event(request["cancel"])
     try:
+        if cancel.is_set():  # queued before the run was cancelled: never start
+            raise StageTaskFailed(request["stage"], "cancelled", "")
         with open(log, "wb") as out:
             proc = subprocess.Popen(argv, cwd=base, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
@@ -183,10 +186,18 @@ class DaskExecutor(Executor):
         return ended
 
     def cancel(self, ids: list[str]) -> None:
-        from distributed import Event
+        """Tell the tasks (they stop their stage's process group within half a second),
+        give them the time to, then drop what is left: a worker closed under a task
+        would leave its stage running, in a session of its own."""
+        from distributed import Event, wait
 
         Event(self.event, client=self.client).set()
-        self.client.cancel([self.futures[i] for i in ids], force=True)
+        futures = [self.futures[i] for i in ids]
+        try:
+            wait(futures, timeout=CANCEL_GRACE)
+        except TimeoutError:
+            pass
+        self.client.cancel(futures, force=True)
 
     def close(self) -> None:
         if self.client is not None:

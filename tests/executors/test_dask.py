@@ -213,3 +213,40 @@ def test_a_persistent_output_continues_on_the_worker(lode, git, new_project):
     repro(lode, project)
     assert (project.root / "n.txt").read_text() == "2"  # not 1: it continued
     assert_clean(lode, project)
+
+
+def test_ctrl_c_cancels_the_run_and_stops_the_stage_on_its_worker(lode, new_project):
+    import signal
+    import subprocess
+    import time
+    import uuid
+
+    marker = f"lode-ctrl-c-{uuid.uuid4().hex[:12]}"
+    project = new_project({
+        "dvc.yaml": f"""\
+            stages:
+              slow:
+                cmd: python3 slow.py {marker}
+                deps: [slow.py]
+                outs: [out.txt]
+            """,
+        "slow.py": "import time\ntime.sleep(120)\nopen('out.txt', 'w').write('late')\n"})
+
+    def running() -> bool:
+        return subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0
+
+    proc = lode.popen("repro", "--executor", "dask", cwd=project)
+    try:
+        deadline = time.monotonic() + 60
+        while not running():  # the stage's command has started on a worker
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err
+    time.sleep(0.5)
+    assert not running()  # no orphan left computing on the worker
+    assert not (project.root / "dvc.lock").exists()
