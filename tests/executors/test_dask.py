@@ -250,3 +250,32 @@ def test_ctrl_c_cancels_the_run_and_stops_the_stage_on_its_worker(lode, new_proj
     time.sleep(0.5)
     assert not running()  # no orphan left computing on the worker
     assert not (project.root / "dvc.lock").exists()
+
+
+def test_tracked_data_is_pushed_for_the_workers_and_pulled_by_them(lode, git, new_project):
+    project = new_project({
+        "dvc.yaml": """\
+            stages:
+              count:
+                cmd: python3 count.py
+                deps: [count.py, images]
+                outs: [count.txt]
+            """,
+        "count.py": "import os\nopen('count.txt', 'w').write(str(len(os.listdir('images'))))\n"})
+    images = project.root / "images"
+    images.mkdir()
+    for i in range(5):
+        (images / f"{i}.png").write_bytes(bytes([i]) * 100)
+    lode("add", "images", cwd=project)  # tracked, never pushed by the user
+    git("add", "images.dvc", ".gitignore", cwd=project)
+    git("commit", "-q", "-m", "images", cwd=project)
+    git("push", "-q", cwd=project)
+    proc = repro(lode, project)
+    assert "1 stages: 1 ran" in proc.stdout
+    assert (project.root / "count.txt").read_text() == "5"
+    assert_clean(lode, project)
+    # the worker got the directory from the remote, so a fresh clone can pull it too
+    clone = project.root.parent / "teammate"
+    git("clone", "-q", "-b", "main", str(project.bare), str(clone), cwd=project.root.parent)
+    lode("pull", cwd=clone)
+    assert sorted(p.name for p in (clone / "images").iterdir()) == [f"{i}.png" for i in range(5)]
