@@ -70,13 +70,29 @@ class Ended:
     marks a job the engine dropped because a job it waited for failed."""
 
     def __init__(self, job_id: str, result: dict | None = None, error: str = "",
-                 log_tail: str = "", upstream_failed: bool = False) -> None:
+                 log_tail: str = "", upstream_failed: bool = False, log: str = "") -> None:
         self.job_id, self.result, self.error = job_id, result, error
         self.log_tail, self.upstream_failed = log_tail, upstream_failed
+        self.log = log  # everything the stage printed (its end), kept by the coordinator
 
     @property
     def ok(self) -> bool:
         return self.result is not None and self.result.get("status") in ("ran", "restored")
+
+
+LOG_LIMIT = 1 << 20  # bytes of a stage's output the coordinator keeps (the end of it)
+
+
+def read_log(path: str, limit: int = LOG_LIMIT) -> str:
+    """The end of a log file ("" when there is none)."""
+    import os
+
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - limit))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 class Executor:

@@ -104,13 +104,28 @@ def _push_inputs(repo, project, remote, submitted: list[Stage]) -> None:
 
 
 # -- running -------------------------------------------------------------------------------
-def _failure(stage: Stage, end: Ended) -> StageFailed:
+def _failure(stage: Stage, end: Ended, log: str | None) -> StageFailed:
     message = end.error or "it failed without a word."
     message = message.split(" failed: ", 1)[-1] if message.startswith("stage '") else message
     if end.log_tail.strip():
         lines = end.log_tail.rstrip().splitlines()[-20:]
         message += "\n  Its last output:\n" + "\n".join(f"    {ln}" for ln in lines)
+    if log:
+        message += f"\n  All of it: {os.path.relpath(log)}"
     return StageFailed(stage, message)
+
+
+def _keep_log(repo, job: Job, end: Ended) -> str | None:
+    """A remote stage's output, where a local run would have shown it: the latest run of
+    each stage under .dvc/tmp/lode/logs/ (a worker's own files are gone with it)."""
+    if not end.log:
+        return None
+    from lode.atomic import write_text_atomic
+
+    path = os.path.join(repo.state_dir, "logs", f"{job.name}.log")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_text_atomic(path, end.log)
+    return path
 
 
 def repro(repo, project, stages: list[Stage], name: str, opts: dict[str, str], plan,
@@ -223,6 +238,7 @@ def _drive(executor: Executor, jobs: dict[Stage, Job], plan, keep_going: bool
             for end in executor.check(sorted(active), POLL):
                 active.discard(end.job_id)
                 stage = ids[end.job_id]
+                log = _keep_log(plan.repo, jobs[stage], end)
                 if end.ok:
                     results.append((stage, end.result))
                     plan.listener(end.result["status"], stage, end.result.get("seconds", 0.0))
@@ -232,7 +248,7 @@ def _drive(executor: Executor, jobs: dict[Stage, Job], plan, keep_going: bool
                     continue
                 failed.add(stage)
                 plan.outcomes[stage] = "failed"
-                plan.errors.append(_failure(stage, end))
+                plan.errors.append(_failure(stage, end, log))
                 if not keep_going and active:
                     executor.cancel(sorted(active))
                     active.clear()

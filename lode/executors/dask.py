@@ -19,9 +19,10 @@ import sys
 import time
 import uuid
 
-from lode.executors import Ended, Executor, ExecutorError, Job
+from lode.executors import Ended, Executor, ExecutorError, Job, read_log
 
 RESULT = "{result}"  # where the task puts its result file in the argv
+LOG_KEY = "_log"  # the stage's output, beside the result the task returns
 TAIL_LINES = 40
 CANCEL_GRACE = 5.0  # seconds the tasks get to stop their stages
 
@@ -30,19 +31,13 @@ class StageTaskFailed(Exception):
     """Raised in a task (and re-raised by Dask for every task that waited on it): plain
     string arguments, so it pickles back to the coordinator."""
 
-    def __init__(self, stage: str, error: str, log_tail: str) -> None:
-        super().__init__(stage, error, log_tail)
-        self.stage, self.error, self.log_tail = stage, error, log_tail
+    def __init__(self, stage: str, error: str, log_tail: str, log: str = "") -> None:
+        super().__init__(stage, error, log_tail, log)
+        self.stage, self.error, self.log_tail, self.log = stage, error, log_tail, log
 
 
-def _tail(path: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(max(0, os.path.getsize(path) - 16384))
-            lines = f.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join(lines[-TAIL_LINES:])
+def _tail(text: str) -> str:
+    return "\n".join(text.splitlines()[-TAIL_LINES:])
 
 
 def run_task(request: dict, *upstream: dict) -> dict:
@@ -75,17 +70,19 @@ def run_task(request: dict, *upstream: dict) -> dict:
                 if cancel.is_set():
                     os.killpg(proc.pid, signal.SIGTERM)
                     proc.wait()
-                    raise StageTaskFailed(request["stage"], "cancelled", _tail(log))
+                    raise StageTaskFailed(request["stage"], "cancelled", "")
+        text = read_log(log)
         try:
             with open(result, encoding="utf-8") as f:
                 doc = json.load(f)
         except (OSError, ValueError):
             raise StageTaskFailed(request["stage"], f"'lode stage run' exited with "
-                                  f"{proc.returncode} without a result.", _tail(log)) from None
+                                  f"{proc.returncode} without a result.", _tail(text),
+                                  text) from None
         if doc.get("status") not in ("ran", "restored"):
             raise StageTaskFailed(request["stage"], doc.get("error") or doc.get("status"),
-                                  doc.get("log_tail") or _tail(log))
-        return doc
+                                  doc.get("log_tail") or _tail(text), text)
+        return {**doc, LOG_KEY: text}
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -175,12 +172,14 @@ class DaskExecutor(Executor):
             if not fut.done():
                 continue
             if fut.status == "finished":
-                ended.append(Ended(key, result=fut.result()))
+                doc = dict(fut.result())
+                ended.append(Ended(key, result=doc, log=doc.pop(LOG_KEY, "")))
                 continue
             exc = fut.exception() if fut.status == "error" else None
             if isinstance(exc, StageTaskFailed):
+                upstream = exc.stage != self.stages[key]
                 ended.append(Ended(key, error=exc.error, log_tail=exc.log_tail,
-                                   upstream_failed=exc.stage != self.stages[key]))
+                                   upstream_failed=upstream, log="" if upstream else exc.log))
             else:
                 ended.append(Ended(key, error=f"the Dask task {fut.status}: {exc!r}"))
         return ended

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from lode.executors import Ended, Executor, ExecutorError, Job
+from lode.executors import Ended, Executor, ExecutorError, Job, read_log
 
 POLL_SECONDS = 0.25
 COMMAND_TIMEOUT = 30.0  # squeue, sinfo and sbatch hang ~9 s when the controller is down
@@ -320,6 +320,9 @@ class SlurmExecutor(Executor):
             ended = self._poll(ids)
             left = deadline - time.monotonic()
             if ended or left <= 0:
+                for end in ended:  # the job's whole output, before the spool goes
+                    if not end.upstream_failed:
+                        end.log = read_log(self._paths(end.job_id)[0])
                 return ended
             time.sleep(min(POLL_SECONDS, left))
 

@@ -85,6 +85,10 @@ def test_a_failing_stage_stops_its_downstream_and_is_named(lode, failing):
     assert "stage 'bad' failed" in proc.stderr and "exited with 3" in proc.stderr
     assert "boom" in proc.stderr  # the log tail
     assert "after_bad" not in proc.stderr  # never started, so not a failure of its own
+    # the stage's whole output is kept where the error says (the worker's files are gone)
+    log = failing.root / ".dvc" / "tmp" / "lode" / "logs" / "bad.log"
+    assert "boom" in log.read_text()
+    assert "All of it: .dvc/tmp/lode/logs/bad.log" in proc.stderr
     lock = (failing.root / "dvc.lock").read_text()
     assert "ok:" in lock and "bad:" not in lock
     assert not (failing.root / "after.txt").exists()

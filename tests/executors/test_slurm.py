@@ -381,6 +381,10 @@ def test_a_failing_stage_stops_its_downstream_and_is_named(lode, failing, slurm_
     assert "Traceback" not in proc.stderr
     assert slurm_jobs(since) == {"lode-ok": "COMPLETED", "lode-bad": "FAILED",
                                  "lode-after_bad": "CANCELLED"}
+    # the stage's whole output is kept where the error says (the worker's files are gone)
+    log = failing.root / ".dvc" / "tmp" / "lode" / "logs" / "bad.log"
+    assert "boom" in log.read_text()
+    assert "All of it: .dvc/tmp/lode/logs/bad.log" in proc.stderr
     lock = (failing.root / "dvc.lock").read_text()
     assert "ok:" in lock and "bad:" not in lock
     assert not (failing.root / "after.txt").exists()
