@@ -174,3 +174,20 @@ def local_lock(lode, git, tmp_path):
 def git_out(cwd, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
                           check=True).stdout.strip()
+
+
+def assert_bad_failed_alone(proc, project: Project) -> None:
+    """What a `-k` run of the `failing` project must leave, whatever the executor: `bad`
+    named with its last output and its whole log kept, `after_bad` never started (and not
+    a failure of its own), `ok` recorded."""
+    assert proc.returncode == 1
+    assert "stage 'bad' failed" in proc.stderr and "exited with 3" in proc.stderr
+    assert "boom" in proc.stderr  # the log tail
+    assert "after_bad" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+    log = project.root / ".dvc" / "tmp" / "lode" / "logs" / "bad.log"
+    assert "boom" in log.read_text()  # the worker's own files are gone with it
+    assert "All of it: .dvc/tmp/lode/logs/bad.log" in proc.stderr
+    lock = (project.root / "dvc.lock").read_text()
+    assert "ok:" in lock and "bad:" not in lock
+    assert not (project.root / "after.txt").exists()

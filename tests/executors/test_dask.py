@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.executors.conftest import WIDE, git_out
+from tests.executors.conftest import WIDE, assert_bad_failed_alone, git_out
 from tests.remotes.conftest import ENV
 
 pytest.importorskip("distributed", reason="the Dask executor needs lode[dask]")
@@ -81,17 +81,7 @@ def test_wide_pipeline_overlaps_and_equals_a_local_run(lode, wide, local_lock, t
 
 def test_a_failing_stage_stops_its_downstream_and_is_named(lode, failing):
     proc = repro(lode, failing, "-k", check=False)
-    assert proc.returncode == 1
-    assert "stage 'bad' failed" in proc.stderr and "exited with 3" in proc.stderr
-    assert "boom" in proc.stderr  # the log tail
-    assert "after_bad" not in proc.stderr  # never started, so not a failure of its own
-    # the stage's whole output is kept where the error says (the worker's files are gone)
-    log = failing.root / ".dvc" / "tmp" / "lode" / "logs" / "bad.log"
-    assert "boom" in log.read_text()
-    assert "All of it: .dvc/tmp/lode/logs/bad.log" in proc.stderr
-    lock = (failing.root / "dvc.lock").read_text()
-    assert "ok:" in lock and "bad:" not in lock
-    assert not (failing.root / "after.txt").exists()
+    assert_bad_failed_alone(proc, failing)
 
     (failing.root / "dvc.lock").unlink()
     (failing.root / "ok.txt").unlink()
