@@ -150,7 +150,12 @@ def repro(repo, project, stages: list[Stage], name: str, opts: dict[str, str], p
                                 "run a Git commit.")
         url, sha, _ = git_source(repo.root, common.get("repo"), None,
                                  fallback=repo.root if executor.shares_filesystem else None)
-        tracked_remote(repo, common.get("remote"))
+        name, remote_url = tracked_remote(repo, common.get("remote"))
+        if "://" not in remote_url and not os.path.isabs(remote_url):
+            raise ExecutorError(f"the data remote '{name}' is a relative path ({remote_url}), "
+                                "which means another directory in a worker's clone.",
+                                f"Make it absolute: lode remote modify {name} url "
+                                f"{os.path.abspath(os.path.join(repo.dvc_dir, remote_url))}")
 
         remote = open_remote(repo, common.get("remote"))
         try:

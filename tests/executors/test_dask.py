@@ -115,6 +115,14 @@ def test_refusals_are_sentences(lode, git, failing):
     proc = repro(lode, failing, check=False)
     assert "is not on the remote 'origin'" in proc.stderr and "git push" in proc.stderr
 
+    # a relative data remote would be another directory in each worker's clone
+    lode("remote", "add", "-d", "near", "../near-store", cwd=failing)
+    git("commit", "-q", "-am", "a relative remote", cwd=failing)
+    git("push", "-q", cwd=failing)
+    proc = repro(lode, failing, check=False)
+    assert "the data remote 'near' is a relative path" in proc.stderr
+    assert f"lode remote modify near url {failing.root.parent / 'near-store'}" in proc.stderr
+
 
 def test_a_recipe_runs_its_repro_through_dask_and_publishes(lode, git, churn, local_lock):
     project = churn()
