@@ -82,8 +82,8 @@ def _merge(args) -> int:
     from lode.executors import merge
 
     outcome = merge.merge(args.results, repo_url=args.repo, rev=args.rev,
-                              branch=args.branch, remote_name=args.remote,
-                              recipe=args.recipe, workdir=args.workdir)
+                          branch=args.branch, remote_name=args.remote, recipe=args.recipe,
+                          workdir=args.workdir)
     for line in outcome.lines:
         say(args, line)
     return 0 if outcome.ok else 1

@@ -8,15 +8,13 @@ Used by `lode repro --executor` once its workers are done, and by `lode stage me
 
 from __future__ import annotations
 
-from lode.pipeline.run import Runner, StageFailed
+from lode.pipeline.run import INPUTS, Runner, StageFailed
 from lode.pipeline.stage import Stage
-
-KEYS = ("cmd", "deps", "params")
 
 
 def _differs(entry: dict, inputs: dict) -> str:
     """Which inputs the worker saw differently from this workspace ("" if none)."""
-    for key in KEYS:
+    for key in INPUTS:
         if entry.get(key) != inputs.get(key):
             if key == "deps":
                 here = {d.get("path"): d for d in inputs.get("deps", [])}
@@ -125,12 +123,12 @@ def merge(results: list[str], repo_url: str | None = None, rev: str | None = Non
 
 
 def _clone_branch(url: str, branch: str | None, rev: str | None, dest: str) -> None:
-    from lode.executors.protocol import ProtocolError, _git
+    from lode.executors.protocol import ProtocolError, git
 
-    _git("clone", "--quiet", *(["--branch", branch] if branch else []), url, dest)
+    git("clone", "--quiet", *(["--branch", branch] if branch else []), url, dest)
     if rev:
-        head = _git("rev-parse", "HEAD", cwd=dest)
-        full = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=dest)
+        head = git("rev-parse", "HEAD", cwd=dest)
+        full = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=dest)
         if head != full:
             raise ProtocolError(f"the branch moved on from {rev[:8]} (now {head[:8]}) while "
                                 "the stages ran; their results are for the older commit.",

@@ -22,7 +22,7 @@ import time
 from collections import deque
 
 from lode.errors import LodeError
-from lode.pipeline.run import StageFailed
+from lode.pipeline.run import StageFailed, same_inputs
 
 PROTOCOL = 1
 TAIL_LINES = 40
@@ -67,9 +67,11 @@ def _short(text: str) -> str:
 
 
 # -- the clone -----------------------------------------------------------------------------
-def _git(*args: str, cwd: str | None = None) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+def git(*args: str, cwd: str | None = None) -> str:
+    """git's stdout; a ProtocolError with git's own last line when it fails."""
+    from lode.executors.source import run_git
+
+    proc = run_git(*args, cwd=cwd)
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         raise ProtocolError(f"git {args[0]} failed: {lines[-1] if lines else 'no output'}.")
@@ -78,13 +80,13 @@ def _git(*args: str, cwd: str | None = None) -> str:
 
 def clone(url: str, rev: str, dest: str) -> str:
     """`dest` holding `url` at `rev`, detached; the commit's full SHA."""
-    _git("clone", "--quiet", "--no-checkout", url, dest)
+    git("clone", "--quiet", "--no-checkout", url, dest)
     try:
-        _git("checkout", "--quiet", "--detach", rev, cwd=dest)
+        git("checkout", "--quiet", "--detach", rev, cwd=dest)
     except ProtocolError:
         raise ProtocolError(f"revision '{rev}' is not in {url}.",
                             "Push the commit first (git push).") from None
-    return _git("rev-parse", "HEAD", cwd=dest)
+    return git("rev-parse", "HEAD", cwd=dest)
 
 
 # -- the stage -----------------------------------------------------------------------------
@@ -162,7 +164,7 @@ def _restorable(repo, remote, runner, stage, inputs: dict, use_run_cache: bool
     if stage.always_changed:
         return None
     entry = runner.project.lockfile(stage).get(stage.name)
-    if entry and all(entry.get(k) == inputs.get(k) for k in ("cmd", "deps", "params")):
+    if same_inputs(entry, inputs):
         outs = entry.get("outs") or []
         if {o.get("path") for o in outs if isinstance(o, dict)} == {o.path for o in stage.outs} \
                 and not _missing(repo, remote, outs):
@@ -171,8 +173,7 @@ def _restorable(repo, remote, runner, stage, inputs: dict, use_run_cache: bool
         return None
     runs.download_entries(repo, remote, Used(),
                           keys=[inputs_key(inputs, [o.path for o in stage.outs])])
-    found = runner.run_cache.lookup(
-        {**inputs, "outs": [{"path": p} for p in sorted(o.path for o in stage.outs)]})
+    found = runner.cached_run(stage, inputs)
     if found and not _missing(repo, remote, found["outs"]):
         return {**inputs, "outs": found["outs"]}
     return None

@@ -16,14 +16,18 @@ class SourceError(ExecutorError):
     """The workers could not get the code or the data this workspace has."""
 
 
-def _git(root: str, *args: str, strip: bool = True) -> str | None:
-    """git's stdout (stripped); None when it fails."""
+def run_git(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess:
+    """git, its output captured; one sentence when git itself is missing."""
     try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL)
     except FileNotFoundError:
-        raise SourceError("git is not installed; exporting needs the project's Git "
-                          "repository.") from None
+        raise SourceError("git is not installed, and workers run a Git commit.") from None
+
+
+def _git(root: str, *args: str, strip: bool = True) -> str | None:
+    """git's stdout (stripped); None when it fails."""
+    proc = run_git(*args, cwd=root)
     if proc.returncode:
         return None
     return proc.stdout.strip() if strip else proc.stdout

@@ -115,23 +115,18 @@ def repro(
     plan = Plan(repo, project, stages, force=force, run_cache=run_cache, scm=scm,
                 listener=listener)
     result = ReproResult(plan.outcomes)
-    if executor is not None:
-        from lode.executors import coordinate
-
-        try:
-            coordinate.repro(repo, project, stages, *executor, plan, keep_going)
-        finally:
-            result.gitignores = plan.runner.finish()
-            result.lockfiles = sorted(plan.runner.lockfiles)
-        result.failed = plan.errors
-        return result
-    if all(plan.up_to_date(s) for s in stages):
+    if executor is None and all(plan.up_to_date(s) for s in stages):
         # nothing to do: report, and do not pay for importing doit
         for stage in stages:
             plan.skipped(stage)
         return result
     try:
-        _run_doit(plan, jobs, keep_going)
+        if executor is not None:
+            from lode.executors import coordinate
+
+            coordinate.repro(repo, project, stages, *executor, plan, keep_going)
+        else:
+            _run_doit(plan, jobs, keep_going)
     finally:
         result.gitignores = plan.runner.finish()
         result.lockfiles = sorted(plan.runner.lockfiles)

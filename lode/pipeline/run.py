@@ -16,6 +16,13 @@ from lode.pipeline.runcache import RunCache
 from lode.pipeline.stage import Stage
 from lode.pipeline.state import dep_item, params_values
 
+INPUTS = ("cmd", "deps", "params")  # the part of a lock entry a run starts from
+
+
+def same_inputs(entry: dict | None, inputs: dict) -> bool:
+    """Whether a lock entry records a run of exactly these inputs."""
+    return bool(entry) and all(entry.get(k) == inputs.get(k) for k in INPUTS)
+
 
 class StageFailed(LodeError):
     """A stage's command failed or did not produce what it declares."""
@@ -73,16 +80,17 @@ class Runner:
         entry itself (only outputs changed) or from the run cache. The entry used, or None."""
         if not stage.run_cacheable:
             return None  # as DVC: such a stage always runs
-        if entry and all(entry.get(k) == inputs.get(k) for k in ("cmd", "deps", "params")):
-            found = entry
-        elif self.run_cache is not None:
-            outs = [{"path": p} for p in sorted(o.path for o in stage.outs)]
-            found = self.run_cache.lookup({**inputs, "outs": outs})
-        else:
-            return None
+        found = entry if same_inputs(entry, inputs) else self.cached_run(stage, inputs)
         if not found or not self._outs_cached(stage, found) or not self.place(stage, found):
             return None
         return {**inputs, "outs": found["outs"]}
+
+    def cached_run(self, stage: Stage, inputs: dict) -> dict | None:
+        """The run cache's newest entry for these inputs (None without a run cache)."""
+        if self.run_cache is None:
+            return None
+        outs = [{"path": p} for p in sorted(o.path for o in stage.outs)]
+        return self.run_cache.lookup({**inputs, "outs": outs})
 
     def place(self, stage: Stage, entry: dict) -> bool:
         """Check the entry's outputs out of the cache over whatever is there (`cache:
