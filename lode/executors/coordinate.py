@@ -134,7 +134,8 @@ def repro(repo, project, stages: list[Stage], name: str, opts: dict[str, str], p
     into this workspace; outcomes and errors go to `plan`, as a local run leaves them."""
     from lode.executors.merge import settle
 
-    common = {k: opts.pop(k) for k in list(opts) if k in COMMON}
+    common = {k: v for k, v in opts.items() if k in COMMON}
+    opts = {k: v for k, v in opts.items() if k not in COMMON}
     cls = load(name)
     running = _to_run(project, stages, plan)
     if not running or plan.errors:
@@ -150,13 +151,7 @@ def repro(repo, project, stages: list[Stage], name: str, opts: dict[str, str], p
                                 "run a Git commit.")
         url, sha, _ = git_source(repo.root, common.get("repo"), None,
                                  fallback=repo.root if executor.shares_filesystem else None)
-        name, remote_url = tracked_remote(repo, common.get("remote"))
-        if "://" not in remote_url and not os.path.isabs(remote_url):
-            raise ExecutorError(f"the data remote '{name}' is a relative path ({remote_url}), "
-                                "which means another directory in a worker's clone.",
-                                f"Make it absolute: lode remote modify {name} url "
-                                f"{os.path.abspath(os.path.join(repo.dvc_dir, remote_url))}")
-
+        tracked_remote(repo, common.get("remote"))
         remote = open_remote(repo, common.get("remote"))
         try:
             _push_inputs(repo, project, remote, running)

@@ -135,4 +135,9 @@ def tracked_remote(repo, name: str | None) -> tuple[str, str]:
     if not url or (default != name and repo.config.get("core", "remote") == name):
         raise SourceError(f"the data remote '{name}' is set in .dvc/config.local, which the "
                           "workers do not get.", "Set it in .dvc/config and commit it.")
+    if "://" not in url and not os.path.isabs(url):  # DVC reads it from .dvc/
+        raise SourceError(f"the data remote '{name}' is a relative path ({url}), which "
+                          "means another directory in a worker's clone.",
+                          f"Make it absolute: lode remote modify {name} url "
+                          f"{os.path.abspath(os.path.join(repo.dvc_dir, url))}")
     return name, url
