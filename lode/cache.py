@@ -15,8 +15,11 @@ import os
 import stat as stat_mod
 
 from lode.atomic import create_atomic, tmp_name, unlink_quiet, write_bytes_atomic
+from lode.errors import MalformedError
+from lode.hashes import check_md5
 from lode.hashing import SMALL, copy_with_md5, md5_dos2unix_file, md5_file, read_all
 from lode.statcache import Stat, StatCache, stat_key
+from lode.tree import parse_manifest
 
 FICLONE = 0x40049409  # linux/fs.h
 _NO_LINK = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.ENOSYS, errno.EPERM}
@@ -54,6 +57,9 @@ class ObjectStore:
 
     # -- layout ------------------------------------------------------------------------
     def path(self, md5: str, legacy: bool = False) -> str:
+        """Where the object lives; only ever built from a valid md5 (the parsers check every
+        hash they read, so this refusal is the last line, not the first)."""
+        check_md5(md5, "an object name")
         base = self.root if legacy else self.files_dir
         return os.path.join(base, md5[:2], md5[2:])
 
@@ -214,6 +220,10 @@ class ObjectStore:
             raise CorruptObject(md5, path)
         return data
 
+    def read_manifest(self, md5: str, legacy: bool = False) -> list[tuple[str, str]]:
+        """The (relpath, md5) entries of a directory object, verified and validated whole."""
+        return parse_manifest(self.read_verified(md5, legacy), f"directory manifest {md5}")
+
     def is_sound(self, md5: str, path: str | None = None, legacy: bool = False) -> bool:
         """Rehash the object (unless the stat cache vouches for it)."""
         path = path or self.path(md5, legacy)
@@ -238,11 +248,9 @@ class ObjectStore:
         key = ("complete-legacy:" if legacy else "complete:") + md5
         if self.stat.memo_holds(key, sig):
             return True
-        from lode.tree import parse_manifest
-
         try:
-            entries = parse_manifest(self.read_verified(md5, legacy))
-        except (MissingObject, CorruptObject, ValueError):
+            entries = self.read_manifest(md5, legacy)
+        except (MissingObject, CorruptObject, MalformedError):
             return False
         exists, path = os.path.exists, self.path
         if all(exists(path(m, legacy)) for _, m in entries):

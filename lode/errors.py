@@ -55,3 +55,13 @@ class CheckoutError(CacheError):
 
 class ModifiedError(LodeError):
     """Refusing to overwrite workspace changes that exist nowhere else."""
+
+
+class MalformedError(LodeError):
+    """A file from outside (a commit, a clone, a remote) that lode cannot read as its
+    format says: named with the file and the entry, never used in part."""
+
+
+class UnsafePathError(MalformedError):
+    """A path from a file that would lead outside the workspace, into `.git` or `.dvc`, or
+    through a symbolic link."""

@@ -6,7 +6,10 @@ tracked under the link's name and come back as a regular file on checkout); a li
 directory is left out (not followed, so no cycles and no data from elsewhere); a dangling
 link is an error naming it. Names that are not valid UTF-8 are refused, as DVC refuses
 them: a manifest has no portable way to spell them. Empty directories hold no files and
-are not recorded (DVC's manifest lists files only).
+are not recorded (DVC's manifest lists files only). `.git` (file or directory), and `.hg`
+and `.dvc` directories, are left out everywhere, as DVC's default ignore rules leave them
+out: a cloned repository inside a dataset brings no Git internals into the manifest, and
+no manifest can name a path inside a `.git`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from lode.errors import TargetError
 from lode.statcache import Stat
 
+_ALWAYS_IGNORED = (".git", ".hg", ".dvc")
 FileRow = tuple[str, str, Stat]  # (posix relpath, absolute path, stat key)
 
 
@@ -35,6 +39,10 @@ def walk_files(top: str, ignored: Callable[[str, bool], bool] | None = None) -> 
                 rel = rel_dir + entry.name
                 if not rel.isascii():
                     check_utf8(entry.path)
+                if entry.name in _ALWAYS_IGNORED and (
+                    entry.name == ".git" or entry.is_dir(follow_symlinks=False)
+                ):
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     if ignored is None or not ignored(rel, True):
                         stack.append((rel + "/", entry.path))

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 from lode.errors import LodeError
+from lode.hashes import check_md5
 
 GROUP = "lode.remotes"
 FILES_PREFIX = "files/md5/"
@@ -30,6 +31,8 @@ class TransientError(RemoteError):
 
 
 def object_key(md5: str) -> str:
+    """The remote key of an object: built only from a valid md5, never from a path."""
+    check_md5(md5, "an object name")
     return f"{FILES_PREFIX}{md5[:2]}/{md5[2:]}"
 
 

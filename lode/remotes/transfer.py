@@ -44,14 +44,13 @@ def exists_by_dirs(repo, remote: Remote, used: Used, files: list[str]) -> set[st
     after all of its files (push orders it so, and so does DVC), so a manifest found on the
     remote vouches for its files: one HEAD instead of listing 20,000 keys. Files outside
     those directories are asked about one by one in a batch."""
-    from lode.tree import parse_manifest
 
     dirs = [object_key(d) for d in used.dirs]
     present = exists(remote, dirs) if dirs else set()
     vouched: set[str] = set()
     for d in used.dirs:
         if object_key(d) in present and repo.odb.exists(d):
-            vouched.update(m for _, m in parse_manifest(repo.odb.read_verified(d)))
+            vouched.update(m for _, m in repo.odb.read_manifest(d))
     ask = [object_key(m) for m in files if m not in vouched]
     return present | {object_key(m) for m in vouched} | (exists(remote, ask) if ask else set())
 
@@ -135,9 +134,8 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
 
 
 def _dir_incomplete(repo, d: str, missing: set[str]) -> bool:
-    from lode.tree import parse_manifest
 
-    return any(m in missing for _, m in parse_manifest(repo.odb.read_verified(d)))
+    return any(m in missing for _, m in repo.odb.read_manifest(d))
 
 
 def download_object(repo, remote: Remote, md5: str, breaker: Breaker | None = None) -> str | None:

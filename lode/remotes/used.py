@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 
 from lode.cache import CorruptObject, MissingObject
-from lode.tree import parse_manifest
 
 
 class Used:
@@ -67,7 +66,7 @@ def expand(repo, used: Used) -> tuple[set[str], list[tuple[str, str]]]:
     problems = []
     for d in used.dirs:
         try:
-            entries = parse_manifest(repo.odb.read_verified(d))
+            entries = repo.odb.read_manifest(d)
         except MissingObject:
             problems.append((d, "missing from the cache"))
             continue

@@ -15,7 +15,7 @@ import os
 from functools import cached_property
 from typing import Any
 
-from lode.errors import LodeError
+from lode.errors import LodeError, MalformedError
 from lode.pipeline import dvcfile
 from lode.pipeline.stage import OutSpec, Stage
 
@@ -122,8 +122,8 @@ class Tree:
         if data is None:
             return {}
         try:
-            return dict(parse_manifest(data))
-        except (ValueError, KeyError, TypeError):
+            return dict(parse_manifest(data, f"directory manifest {md5}"))
+        except MalformedError:
             raise CacheReadError(f"the cache object of directory {md5} is corrupt.") from None
 
     def _cache_object(self, md5: str, legacy: bool) -> bytes | None:

@@ -14,7 +14,6 @@ from lode import yamlio
 from lode.errors import LodeError
 from lode.pointers import POINTER_SUFFIX
 from lode.remotes import FILES_PREFIX
-from lode.tree import parse_manifest
 
 
 class GcError(LodeError):
@@ -95,7 +94,7 @@ def expand_dirs(repo, refs: set[str]) -> set[str]:
     unknown = set()
     for md5 in [m for m in refs if m.endswith(".dir")]:
         try:
-            refs.update(m for _, m in parse_manifest(repo.odb.read_verified(md5)))
+            refs.update(m for _, m in repo.odb.read_manifest(md5))
         except Exception:
             unknown.add(md5)
     return unknown

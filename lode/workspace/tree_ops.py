@@ -15,7 +15,6 @@ from lode.cache import CorruptObject, MissingObject
 from lode.hashing import md5_file
 from lode.parallel import parallel_map
 from lode.statcache import Stat
-from lode.tree import parse_manifest
 from lode.walk import walk_files
 
 
@@ -95,7 +94,7 @@ def plan_dir(
     plan = Plan(path, md5, True, legacy=legacy)
     if entries is None:
         try:
-            entries = parse_manifest(repo.odb.read_verified(md5, legacy))
+            entries = repo.odb.read_manifest(md5, legacy)
         except (MissingObject, CorruptObject) as e:
             why = "missing from the cache" if isinstance(e, MissingObject) else "corrupt"
             plan.failed.append((repo.rel(path), md5, why))
