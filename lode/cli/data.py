@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lode.cli.output import say, warn
+from lode.cli.output import say
 from lode.repo import Repo
 
 
@@ -156,9 +156,10 @@ def run_gc(args) -> int:
     repo = Repo.find()
     try:
         with repo.lock():
-            keep = gc.referenced(repo, args.workspace, args.all_branches, args.all_tags,
+            # Everything that can refuse runs before the first deletion, --dry included.
+            refs = gc.referenced(repo, args.workspace, args.all_branches, args.all_tags,
                                  args.all_commits)
-            unknown = gc.expand_dirs(repo, keep)
+            unknown = gc.expand_dirs(repo, refs)
             remote, keys = None, []
             if args.cloud:
                 from lode.remotes.config import open_remote
@@ -166,12 +167,11 @@ def run_gc(args) -> int:
                 remote = open_remote(repo, args.remote)
                 if not remote.capabilities.delete:
                     raise LodeError(f"remote '{remote.name}' cannot delete objects.")
-                gc.expand_dirs_from(repo, remote, keep, unknown)
-                keys = gc.unused_remote(remote, keep)
-            elif unknown:
-                warn(f"{len(unknown)} referenced directory manifest(s) are not in the "
-                     "cache: their files cannot be told from unused ones here.")
-            local = gc.unused_local(repo, keep)
+                gc.expand_dirs_from(repo, remote, refs, unknown)
+                keys = gc.unused_remote(remote, refs)
+            else:
+                gc.refuse_unknown(refs, unknown)
+            local = gc.unused_local(repo, refs)
             total = sum(size for _, _, size in local)
             say(args, f"{len(local)} unused object(s) in the cache ({_size(total)})"
                 + (f", {len(keys)} on remote '{remote.name}'" if remote else "") + ".")
