@@ -27,6 +27,8 @@ def parse(text: str, where: str) -> Sections:
     sections: Sections = {}
     current: dict[str, str] | None = None
     for lineno, raw in enumerate(text.splitlines(), 1):
+        if "\x00" in raw:  # it would reach a path or URL, where Python refuses it
+            raise ConfigError(f"{where} line {lineno} holds a NUL byte.")
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue
@@ -174,6 +176,22 @@ def _refuse_tracked_secret(section: str, key: str) -> None:
         )
 
 
+def _read(path: str) -> str:
+    """The file's text ("" when there is none); ConfigError when it is not text."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return ""
+    except OSError as e:
+        raise ConfigError(f"cannot read {os.path.relpath(path)}: {e.strerror or e}.") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ConfigError(f"{os.path.relpath(path)} line {line} is not UTF-8 text.") from None
+
+
 class Config:
     def __init__(self, dvc_dir: str) -> None:
         self.dvc_dir = dvc_dir
@@ -186,12 +204,7 @@ class Config:
     def level(self, level: str) -> Sections:
         if level not in self._levels:
             path = self.files[level]
-            try:
-                with open(path, encoding="utf-8") as f:
-                    text = f.read()
-            except FileNotFoundError:
-                text = ""
-            self._levels[level] = parse(text, os.path.relpath(path))
+            self._levels[level] = parse(_read(path), os.path.relpath(path))
         return self._levels[level]
 
     def get(self, section: str, key: str, default: str | None = None) -> str | None:

@@ -10,7 +10,28 @@ from __future__ import annotations
 
 import os
 
+from lode.errors import MalformedError
+
 IGNORE_FILE = ".dvcignore"
+
+
+def _read(path: str, root: str) -> str:
+    """The file's text ("" when there is none); MalformedError when it is not text."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return ""
+    where = os.path.relpath(path, root)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise MalformedError(f"{where} line {line} is not UTF-8 text.") from None
+    if "\x00" in text:  # no file name holds one: the file is not what it claims to be
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise MalformedError(f"{where} line {line} holds a NUL byte.")
+    return text
 
 
 class Ignore:
@@ -21,15 +42,17 @@ class Ignore:
     def _spec(self, directory: str):
         if directory not in self._specs:
             spec = None
-            try:
-                with open(os.path.join(directory, IGNORE_FILE), encoding="utf-8") as f:
-                    lines = [ln for ln in f.read().splitlines() if ln.strip()]
-            except (FileNotFoundError, NotADirectoryError):
-                lines = []
+            path = os.path.join(directory, IGNORE_FILE)
+            lines = [ln for ln in _read(path, self.root).splitlines() if ln.strip()]
             if any(not ln.lstrip().startswith("#") for ln in lines):
                 import pathspec
 
-                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                try:
+                    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                except ValueError as e:  # pathspec's: a pattern Git cannot read either
+                    why = str(e)
+                    where = os.path.relpath(path, self.root)
+                    raise MalformedError(f"{where}: {why[:1].lower()}{why[1:]}.") from None
             self._specs[directory] = spec
         return self._specs[directory]
 

@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from lode import yamlio
 from lode.errors import LodeError
 
 DEFAULT_PARAMS = "params.yaml"
@@ -38,7 +39,7 @@ def _python(text: str, where: str) -> dict:
                 continue
             try:
                 lit = ast.literal_eval(value)
-            except ValueError:
+            except (ValueError, TypeError, SyntaxError, RecursionError):  # not a literal
                 continue
             for t in targets:
                 if isinstance(t, ast.Name):
@@ -52,48 +53,68 @@ def read_file(path: str) -> str | None:
     """The text of a workspace file; None when it does not exist. Readers of a Git
     revision pass their own function of the same shape."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except FileNotFoundError:
         return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:  # a sentence for every caller (dvc.yaml's too)
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ParamsError(f"{os.path.relpath(path)} is not UTF-8 text (line {line}).") from None
 
 
 def load(path: str, where: str, read=read_file) -> dict:
     """The file's parameters as a dict; ParamsError names a file that cannot be read."""
+    what = f"parameters file '{where}'"
     try:
         text = read(path)
-    except (OSError, UnicodeDecodeError) as e:
-        raise ParamsError(f"cannot read parameters file '{where}': {e}.") from None
+    except UnicodeDecodeError:  # a reader of history
+        raise ParamsError(f"{what} is not UTF-8 text.") from None
+    except OSError as e:
+        raise ParamsError(f"cannot read {what}: {e.strerror or e}.") from None
     if text is None:
-        raise ParamsError(f"parameters file '{where}' does not exist.")
+        raise ParamsError(f"{what} does not exist.")
+    if "\x00" in text:  # no format reads one, and each says so differently
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ParamsError(f"{what} holds a NUL byte at line {line}.")
     ext = os.path.splitext(path)[1].lower()
     try:
-        if ext == ".json":
-            doc = json.loads(text)
-        elif ext == ".toml":
-            try:
-                import tomllib
-            except ImportError:  # Python 3.10
-                import tomli as tomllib  # type: ignore[no-redef]
-            doc = tomllib.loads(text)
-        elif ext == ".py":
-            doc = _python(text, where)
-        else:
-            from lode import yamlio
-
-            doc = yamlio.loads(text)
+        doc = _parse(ext, text, what)
+        if ext in (".json", ".toml", ".py"):  # YAML's reader checks as it reads
+            yamlio.check_tree(doc, what)
     except ParamsError:
         raise
-    except Exception as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "lineno", None)
-        line = mark.line + 1 if hasattr(mark, "line") else mark
+    except RecursionError:  # json's and tomllib's parsers recurse
+        raise ParamsError(f"{what} nests more than {yamlio.MAX_DEPTH} levels deep.") from None
+    except LodeError as e:  # yamlio's, naming the file
+        raise ParamsError(e.message) from None
+    except Exception as e:  # json's, tomllib's or ast's: a line where they give one
+        line = getattr(e, "lineno", None)
         at = f" at line {line}" if line else ""
-        raise ParamsError(f"parameters file '{where}' is malformed{at}.") from None
+        why = getattr(e, "msg", None) or str(e).split(" (at line")[0]
+        if "integer string conversion" in why:  # Python's guard against quadratic parsing
+            why = "a number has more digits than Python reads (4300)"
+        raise ParamsError(f"{what} is malformed{at}: {why}.") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
-        raise ParamsError(f"parameters file '{where}' must hold a mapping at the top.")
+        raise ParamsError(f"{what} must hold a mapping at the top.")
     return doc
+
+
+def _parse(ext: str, text: str, what: str) -> Any:
+    if ext == ".json":
+        return json.loads(text)
+    if ext == ".toml":
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib  # type: ignore[no-redef]
+        return tomllib.loads(text)
+    if ext == ".py":
+        return _python(text, what)
+    return yamlio.loads(text, what)
 
 
 def lookup(doc: dict, key: str) -> Any:

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from lode import yamlio
 from lode.recipes import RecipeError
 
 RECIPES_FILE = "recipes.yaml"
@@ -179,12 +180,10 @@ def _executor(raw: Any, where: str) -> tuple[str, dict[str, str]] | None:
 
 
 def parse(text: str, source: str = RECIPES_FILE) -> dict[str, Recipe]:
-    from lode import yamlio
-
     try:
-        doc = yamlio.loads(text) if text.strip() else {}
-    except Exception as e:  # the YAML library's own message names line and column
-        raise RecipeError(f"{source} is not valid YAML: {str(e).splitlines()[0]}") from None
+        doc = yamlio.loads(text, source) if text.strip() else {}
+    except yamlio.YamlError as e:  # it names the file, the line and the problem
+        raise RecipeError(e.message) from None
     if not isinstance(doc, dict) or set(doc) - {"recipes"}:
         raise RecipeError(f"{source} must be a mapping with one key, 'recipes'.")
     recipes = doc.get("recipes") or {}
@@ -197,8 +196,15 @@ def load(root: str) -> dict[str, Recipe]:
     """The recipes of `recipes.yaml` at the repository root ({} when there is none)."""
     path = os.path.join(root, RECIPES_FILE)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except FileNotFoundError:
         return {}
+    except OSError as e:
+        raise RecipeError(f"cannot read {RECIPES_FILE}: {e.strerror or e}.") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise RecipeError(f"{RECIPES_FILE} is not UTF-8 text (line {line}).") from None
     return parse(text)
