@@ -13,6 +13,7 @@ import base64
 import os
 import posixpath
 import shutil
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,7 @@ class HTTPTestServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._address: tuple[str, int] | None = None
         self._thread: threading.Thread | None = None
+        self.gone = False
 
     @property
     def url(self) -> str:
@@ -45,6 +47,7 @@ class HTTPTestServer:
         return f"http://{host}:{port}"
 
     def start(self) -> HTTPTestServer:
+        self.gone = False
         handler = type("Handler", (_Handler,), {"server_state": self})
         self._httpd = _Server(("127.0.0.1", 0), handler)
         self._address = self._httpd.server_address[:2]
@@ -56,6 +59,9 @@ class HTTPTestServer:
     def stop(self) -> None:
         if self._httpd is None:
             return
+        # shutdown() stops accepting, but handler threads keep serving their keep-alive
+        # connections: a server that "went away" must drop those too
+        self.gone = True
         self._httpd.shutdown()
         self._httpd.server_close()
         assert self._thread is not None
@@ -127,6 +133,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _gate(self) -> bool:
         """False when the request was answered already (failure switch, auth)."""
         state = self.server_state
+        if state.gone:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return False
         if state.delay:
             time.sleep(state.delay)
         if state.take_failure():
