@@ -48,11 +48,11 @@ def _load(text: str, where: str) -> Any:
         line = text.count("\n", 0, m.start()) + 1
         raise MalformedError(f"{where} holds Git conflict markers (line {line}).")
     try:
-        return yamlio.loads(text)
-    except Exception as e:  # noqa: BLE001 - yaml.YAMLError, or a document too deep to build
-        mark = getattr(e, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise MalformedError(f"{where} is not valid YAML{line}.") from None
+        return yamlio.loads(text, where)  # YamlError names the file, the line and why
+    except MalformedError:
+        raise
+    except Exception:  # noqa: BLE001 - whatever else a parser may raise is doubt too
+        raise MalformedError(f"{where} is not valid YAML.") from None
 
 
 def _out_records(items: Any, where: str, what: str) -> list[tuple[str, bool]]:
