@@ -23,6 +23,9 @@ RACY_NS = 50_000_000
 Stat = tuple[int, int, int]  # (inode, size, mtime_ns)
 
 _inherited: list[sqlite3.Connection] = []
+_CHUNK = 500  # md5s per statement, well under SQLite's limit on parameters
+# Memo keys lode.cache.ObjectStore.dir_complete keeps per directory md5.
+_COMPLETE_MEMOS = ("complete", "complete-legacy")
 
 
 def stat_key(st: os.stat_result) -> Stat:
@@ -140,6 +143,31 @@ class StatCache:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    def forget(self, md5s: Iterable[str]) -> int:
+        """Drop every row that vouches for one of `md5s` (objects found corrupt): files
+        recorded with that md5 (cache objects and workspace files alike), the directory
+        rows above those files (a listing signature would vouch for them unread),
+        directories recorded with it, and the completeness memos of such directories.
+        Returns how many file rows went."""
+        wanted = sorted(set(md5s))
+        if not wanted:
+            return 0
+        self.flush()
+        gone: list[bytes] = []
+        with self._lock, self._transaction() as db:
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i:i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                gone += [p for (p,) in db.execute(
+                    f"SELECT path FROM files WHERE md5 IN ({marks})", chunk)]  # noqa: S608
+                db.execute(f"DELETE FROM files WHERE md5 IN ({marks})", chunk)  # noqa: S608
+                db.execute(f"DELETE FROM dirs WHERE md5 IN ({marks})", chunk)  # noqa: S608
+                memos = [f"{kind}:{m}" for m in chunk for kind in _COMPLETE_MEMOS]
+                db.executemany("DELETE FROM memo WHERE key = ?", [(k,) for k in memos])
+            above = {p[:i] for p in gone for i in range(len(p)) if p[i:i + 1] == b"/"}
+            db.executemany("DELETE FROM dirs WHERE path = ?", [(p,) for p in sorted(above)])
+        return len(gone)
 
     # -- directories -------------------------------------------------------------------
     def get_dir(self, path: str, sig: str) -> tuple[str, int, int] | None:
