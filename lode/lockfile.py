@@ -13,15 +13,43 @@ from typing import Any
 
 from lode import yamlio
 from lode.atomic import write_text_atomic
-from lode.errors import LodeError
+from lode.errors import MalformedError
+from lode.hashes import check_md5
 
 SCHEMA = "2.0"
 HEADER = "schema: '2.0'\nstages:\n"
 _BLOCK_START = re.compile(r"^  \S", re.M)
 
 
-class LockfileError(LodeError):
+class LockfileError(MalformedError):
     pass
+
+
+def _checked(name: str, entry: Any, where: str) -> dict:
+    """A stage's entry as read: a mapping whose deps and outs are records with a path
+    string (no NUL) and, where they have one, a valid md5. A lock file comes from a
+    teammate's commit or a merge: anything else is refused whole, never used in part
+    (an entry nobody can read must not make gc or checkout think its data unused)."""
+    here = f"{where}: stage '{name}'"
+    if not isinstance(entry, dict):
+        raise LockfileError(f"{here} must be a mapping.")
+    for kind in ("deps", "outs"):
+        items = entry.get(kind)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise LockfileError(f"{here}: '{kind}' must be a list.")
+        for rec in items:
+            if not isinstance(rec, dict) or not isinstance(rec.get("path"), str) \
+                    or not rec["path"] or "\x00" in rec["path"]:
+                raise LockfileError(f"{here}: every entry of '{kind}' needs a path.")
+            if "md5" in rec:
+                check_md5(rec["md5"], f"{here}: '{rec['path'][:80]}'")
+    params = entry.get("params")
+    if params is not None and not (isinstance(params, dict)
+                                   and all(isinstance(v, dict) for v in params.values())):
+        raise LockfileError(f"{here}: 'params' must map files to their values.")
+    return entry
 
 
 def item(path: str, md5: str, size: int | None, nfiles: int | None, isexec: bool) -> dict:
@@ -91,7 +119,7 @@ class Lockfile:
         stages = doc.get("stages") or {}
         if not isinstance(stages, dict):
             raise LockfileError(f"{self.where}: 'stages' must be a mapping.")
-        self.entries = {str(k): v for k, v in stages.items() if isinstance(v, dict)}
+        self.entries = {str(k): _checked(str(k), v, self.where) for k, v in stages.items()}
         # Keep each block's text when the file is laid out as DVC lays it out.
         if text.startswith(HEADER):
             body = text[len(HEADER) :]

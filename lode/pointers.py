@@ -9,6 +9,8 @@ from typing import Any
 from lode import yamlio
 from lode.atomic import write_text_atomic
 from lode.errors import PointerError
+from lode.hashes import check_md5
+from lode.paths import confine
 
 POINTER_SUFFIX = ".dvc"
 LEGACY_HASH = "md5-dos2unix"
@@ -83,20 +85,33 @@ class Out:
 
     @classmethod
     def from_dict(cls, d: Any, where: str) -> Out:
-        if not isinstance(d, dict) or not isinstance(d.get("path"), str):
+        """An output record of a pointer or a lock file, checked: a path string without
+        NUL, a valid md5 (if any), sizes that are counts. Confinement of the path against
+        the repository is the caller's (it knows the directory the path is relative to)."""
+        if not isinstance(d, dict) or not isinstance(d.get("path"), str) or not d["path"]:
             raise PointerError(f"{where}: every entry of 'outs' needs a 'path'.")
+        path = d["path"]
+        if "\x00" in path:
+            raise PointerError(f"{where}: the path {path[:80]!r} holds a NUL byte.")
         md5 = d.get("md5")
-        if md5 is not None and not isinstance(md5, str):
-            raise PointerError(f"{where}: 'md5' of '{d['path']}' must be a string.")
+        if md5 is not None:
+            check_md5(md5, f"{where}: output '{path}'")
+        for key in ("size", "nfiles"):
+            value = d.get(key)
+            if value is not None and (type(value) is not int or value < 0):
+                raise PointerError(f"{where}: '{key}' of '{path}' must be a count.")
+        hash_name = d.get("hash", LEGACY_HASH if md5 else "md5")
+        if not isinstance(hash_name, str):
+            raise PointerError(f"{where}: 'hash' of '{path}' must be a name.")
         known = {"path", "md5", "hash", "etag", "version_id", *_META_KEYS}
         extra = {k: v for k, v in d.items() if k not in known}
         return cls(
-            path=d["path"],
+            path=path,
             md5=md5,
             size=d.get("size"),
             nfiles=d.get("nfiles"),
-            isexec=bool(d.get("isexec", False)),
-            hash_name=d.get("hash", LEGACY_HASH if md5 else "md5"),
+            isexec=d.get("isexec", False) is True,
+            hash_name=hash_name,
             extra=extra,
         )
 
@@ -215,8 +230,10 @@ def _fast_parse(text: str) -> dict | None:
     return {"outs": outs} if outs else None
 
 
-def load(path: str, rel: str | None = None) -> Pointer:
-    where = rel or path
+def load(path: str, root: str) -> Pointer:
+    """The pointer at absolute `path` in the repository at `root`, checked whole: every
+    output inside the repository (outside .git and .dvc), none twice."""
+    where = os.path.relpath(path, root)
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -236,7 +253,18 @@ def load(path: str, rel: str | None = None) -> Pointer:
         raise PointerError(f"{where} is malformed: it needs a non-empty 'outs' list.")
     outs = [Out.from_dict(d, where) for d in doc["outs"]]
     other = {k: v for k, v in doc.items() if k != "outs"}
-    return Pointer(path, outs, other, text)
+    wdir = other.get("wdir")
+    if wdir is not None and (not isinstance(wdir, str) or "\x00" in wdir):
+        raise PointerError(f"{where}: 'wdir' must be a path.")
+    pointer = Pointer(path, outs, other, text)
+    seen: set[str] = set()
+    base = pointer.wdir
+    for out in outs:
+        abspath = confine(root, base, out.path, where, "output path")
+        if abspath in seen:
+            raise PointerError(f"{where}: '{out.path}' is listed twice.")
+        seen.add(abspath)
+    return pointer
 
 
 def save(pointer: Pointer) -> bool:

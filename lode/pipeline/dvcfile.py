@@ -7,7 +7,8 @@ import json
 import os
 from typing import Any
 
-from lode.errors import LodeError
+from lode.errors import LodeError, UnsafePathError
+from lode.paths import confine
 from lode.pipeline import interpolate, params
 from lode.pipeline.stage import OutSpec, ParamsSpec, Stage
 
@@ -68,7 +69,29 @@ def load(path: str, root: str, read=params.read_file) -> tuple[list[Stage], dict
             out.extend(_expand(str(name), body, context, base, path, where, read))
     except interpolate.InterpolationError as e:
         raise DvcfileError(f"{where}: {e.message}") from None
+    for stage in out:
+        _confine(stage, root, where)
     return out, doc
+
+
+_KIND_NAMES = {"outs": "output", "metrics": "metrics file", "plots": "plots file"}
+
+
+def _confine(stage: Stage, root: str, where: str) -> None:
+    """What a stage writes (outputs) and records (params values go into dvc.lock, which a
+    recipe commits and pushes) must be inside the repository; what it reads may be outside,
+    as DVC allows, but a path is never a NUL-holding string."""
+    here = f"{where}: stage '{stage.name}'"
+    rel = os.path.relpath(stage.wdir, root)
+    if rel.split(os.sep)[0] == ".." or "\x00" in stage.wdir:
+        raise UnsafePathError(f"{here}: 'wdir' is outside the repository.")
+    for out in stage.outs:
+        confine(root, stage.wdir, out.path, here, _KIND_NAMES[out.kind])
+    for p in stage.params:
+        confine(root, stage.wdir, p.path, here, "params file")
+    for dep in stage.deps:
+        if "\x00" in dep:
+            raise UnsafePathError(f"{here}: the dependency {dep[:80]!r} holds a NUL byte.")
 
 
 def _global_context(vars_: Any, base: str, where: str, read) -> dict:

@@ -54,13 +54,8 @@ class Project:
                     )
         for stage in self.stages:
             for out in stage.outs:
-                path = stage.abspath(out.path)
+                path = stage.abspath(out.path)  # inside the repository: dvcfile.load confines it
                 rel = self.repo.rel(path)
-                if rel.startswith("..") or os.path.isabs(rel):
-                    raise PipelineError(
-                        f"output '{out.path}' of stage '{stage.address()}' is outside the "
-                        "repository."
-                    )
                 other = self.producer.get(path)
                 if other is not None:
                     who = (
@@ -270,6 +265,27 @@ def load_project(repo, pointers: list | None = None) -> Project:
     found = scan(repo, on_dvcfile)
     if pointers is not None:
         pointers.extend(found)
-    outs = {p.out_abspath(o): repo.rel(p.path) for p in found for o in p.outs}
+    outs = _pointer_outs(repo, found)
     parsed.sort(key=lambda t: t[0])
     return Project(repo, parsed, outs)
+
+
+def _pointer_outs(repo, found: list) -> dict[str, str]:
+    """Output path -> the .dvc file tracking it; a path tracked twice, or inside another
+    tracked output, is refused (checking one out would overwrite or delete the other)."""
+    outs: dict[str, str] = {}
+    for p in found:
+        for o in p.outs:
+            path, rel = p.out_abspath(o), repo.rel(p.path)
+            if path in outs and outs[path] != rel:
+                raise PipelineError(f"'{repo.rel(path)}' is tracked by both '{outs[path]}' "
+                                    f"and '{rel}'.", "Remove one of them.")
+            outs[path] = rel
+    for path, rel in outs.items():
+        for d in _ancestors(path, repo.root):
+            if d in outs:
+                raise PipelineError(f"'{repo.rel(path)}' (tracked by '{rel}') is inside "
+                                    f"'{repo.rel(d)}' (tracked by '{outs[d]}').",
+                                    "Outputs cannot overlap.")
+    return outs
+

@@ -12,6 +12,7 @@ import subprocess
 
 from lode import gitignore, lockfile
 from lode.errors import LodeError
+from lode.paths import check_no_links
 from lode.pipeline.runcache import RunCache
 from lode.pipeline.stage import Stage
 from lode.pipeline.state import dep_item, params_values
@@ -116,6 +117,7 @@ class Runner:
             if spec.persist:
                 continue
             path = stage.abspath(spec.path)
+            check_no_links(self.repo.root, path)  # never delete through a link
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
             elif os.path.lexists(path):

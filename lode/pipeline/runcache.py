@@ -10,6 +10,7 @@ import os
 
 from lode import yamlio
 from lode.atomic import write_text_atomic
+from lode.hashes import is_md5, is_sha256
 
 
 def _filter(d):
@@ -40,6 +41,27 @@ def inputs_key(inputs: dict, out_paths: list[str]) -> str:
     return run_key({**inputs, "outs": [{"path": p} for p in sorted(out_paths)]})
 
 
+def sound_entry(key: str, name: str, text: str) -> dict | None:
+    """The entry `text` holds when it is one and belongs where it was found (under run key
+    `key`, as file `name`); None for anything else, which is then simply not used."""
+    try:
+        entry = yamlio.loads(text)
+    except Exception:  # noqa: BLE001 - YAML or budget errors: an unreadable entry is not used
+        return None
+    if not isinstance(entry, dict) or not isinstance(entry.get("outs"), list):
+        return None
+    outs = entry["outs"]
+    if not all(isinstance(o, dict) and isinstance(o.get("path"), str) and is_md5(o.get("md5"))
+               for o in outs):
+        return None
+    try:
+        if entry_name(entry) != name or run_key(entry) != key:
+            return None
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return entry
+
+
 class RunCache:
     def __init__(self, cache_dir: str) -> None:
         self.dir = os.path.join(cache_dir, "runs")
@@ -49,24 +71,24 @@ class RunCache:
 
     def lookup(self, inputs: dict) -> dict | None:
         """The newest recorded run of these inputs (an entry whose outs are unhashed paths
-        is enough to compute the key), or None."""
-        d = self._key_dir(run_key(inputs))
+        is enough to compute the key), or None. An entry is used only when it is sound:
+        named by the hash of its content, filed under the key of its own inputs, and
+        recording outputs with valid md5s (anyone who could write the cache or a pulled
+        remote could have put it there)."""
+        key = run_key(inputs)
+        d = self._key_dir(key)
         try:
             names = [(os.path.getmtime(os.path.join(d, n)), n) for n in os.listdir(d)
-                     if not n.startswith(".")]
-        except FileNotFoundError:
+                     if is_sha256(n)]
+        except (FileNotFoundError, NotADirectoryError):
             return None
         for _, name in sorted(names, reverse=True):
             try:
                 with open(os.path.join(d, name), encoding="utf-8") as f:
-                    entry = yamlio.loads(f.read())
-            except (OSError, UnicodeDecodeError, ValueError):
+                    entry = sound_entry(key, name, f.read())
+            except (OSError, UnicodeDecodeError):
                 continue
-            except Exception:  # a corrupt YAML entry: skip it, never delete DVC's files
-                continue
-            if isinstance(entry, dict) and isinstance(entry.get("outs"), list) and all(
-                isinstance(o, dict) and "md5" in o and "path" in o for o in entry["outs"]
-            ):
+            if entry is not None:
                 return entry
         return None
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 
-from lode import yamlio
 from lode.atomic import write_bytes_atomic
+from lode.hashes import is_sha256
+from lode.pipeline.runcache import sound_entry
 from lode.remotes import Remote, RemoteError
 from lode.remotes.used import Used, expand
 
@@ -28,17 +29,22 @@ def require(remote: Remote) -> None:
                           "--run-cache.")
 
 
-def parse_entry(key: str, text: str) -> dict | None:
-    """The entry if it is one and hashes to its name, else None."""
-    from lode.pipeline.runcache import entry_name
+def split_key(key: str) -> tuple[str, str] | None:
+    """(run key, entry name) of a remote key `runs/<2>/<64 hex>/<64 hex>`; None for any
+    other key a listing returns (it is never used to build a local path)."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] + "/" != PREFIX:
+        return None
+    _, prefix, run, name = parts
+    if not (is_sha256(run) and is_sha256(name) and prefix == run[:2]):
+        return None
+    return run, name
 
-    try:
-        entry = yamlio.loads(text)
-    except Exception:  # noqa: BLE001 - any unreadable entry is simply not used
-        return None
-    if not isinstance(entry, dict) or entry_name(entry) != key.rsplit("/", 1)[-1]:
-        return None
-    return entry
+
+def parse_entry(key: str, text: str) -> dict | None:
+    """The entry if it is one and belongs under its remote key, else None."""
+    parts = split_key(key)
+    return sound_entry(*parts, text) if parts else None
 
 
 def _add_outs(used: Used, entry: dict) -> None:
@@ -117,8 +123,8 @@ def download_entries(repo, remote: Remote, used: Used, keys: list[str] | None = 
 
     prefixes = [PREFIX] if keys is None else [f"{PREFIX}{k[:2]}/{k}/" for k in sorted(keys)]
     listed = [k for p in prefixes for k in remote.list(p)]
-    for key in sorted(k for k in listed if k.count("/") == 3):
-        dest = os.path.join(base, *key[len(PREFIX):].split("/"))
+    for key in sorted(k for k in listed if split_key(k)):
+        dest = os.path.join(base, *key[len(PREFIX):].split("/"))  # three validated names
         if os.path.exists(dest):
             with open(dest, encoding="utf-8") as f:
                 entry = parse_entry(key, f.read())

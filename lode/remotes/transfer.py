@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from lode.hashing import md5_file
 from lode.remotes import Remote, RemoteMissing, TransientError, object_key
 from lode.remotes.used import Used, expand
 
@@ -108,7 +109,17 @@ def push(repo, remote: Remote, used: Used, jobs: int) -> TransferResult:
     breaker = Breaker()
 
     def up(md5: str) -> str | None:
-        return attempt(remote.upload, repo.odb.path(md5), object_key(md5), breaker=breaker)
+        # Verified here, in the worker, the bytes then hot in the page cache: a hardlinked
+        # workspace file edited in place (or a corrupted object) never reaches the remote
+        # under a name its bytes no longer have. (The stat cache is not consulted: workers
+        # may be forked processes, and an SQLite connection must not cross a fork.)
+        path = repo.odb.path(md5)
+        try:
+            if md5_file(path) != md5:
+                return "corrupt in the local cache (its bytes do not match its name); not pushed"
+        except FileNotFoundError:
+            return "missing from the local cache"
+        return attempt(remote.upload, path, object_key(md5), breaker=breaker)
 
     bad = set()
     whys = _run(remote, jobs, todo, up, f"Pushing to {remote.name}")

@@ -15,7 +15,7 @@ import os
 from functools import cached_property
 from typing import Any
 
-from lode.errors import LodeError, MalformedError
+from lode.errors import LodeError, MalformedError, UnsafePathError
 from lode.pipeline import dvcfile
 from lode.pipeline.stage import OutSpec, Stage
 
@@ -152,10 +152,32 @@ def _lock_stages(text: str | None) -> dict[str, Any]:
     return stages if isinstance(stages, dict) else {}
 
 
+def _inside(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _readable(repo, path: str) -> bool:
+    if "\x00" in path:
+        return False
+    real = os.path.realpath(path)
+    if _inside(real, os.path.realpath(repo.cache_dir)):
+        return True
+    root = os.path.realpath(repo.root)
+    first = os.path.relpath(real, root).split(os.sep, 1)[0]
+    return _inside(real, root) and first.lower() not in (".git", ".dvc")
+
+
 class WorkspaceTree(Tree):
     """The files on disk."""
 
     def read_bytes(self, path: str) -> bytes | None:
+        # What is read here ends up in a table, an HTML report or a pull request: a path
+        # a dvc.yaml names, or a committed symlink, must not pull in ~/.aws/credentials or
+        # .git/config. Judged on the real path: links within the workspace, and a symlink
+        # cache's links into the cache, still work.
+        if not _readable(self.repo, path):
+            raise UnsafePathError(f"'{os.path.relpath(path, self.repo.root)}' leads outside "
+                                  "the workspace (or into .git/.dvc); lode does not read it.")
         try:
             with open(path, "rb") as f:
                 return f.read()

@@ -29,7 +29,7 @@ def add(repo, targets: list[str], scm: bool) -> list[Recorded]:
     for path in paths:
         pointer_path = path + POINTER_SUFFIX
         if os.path.exists(pointer_path):
-            pointer = pointers.load(pointer_path, repo.rel(pointer_path))
+            pointer = pointers.load(pointer_path, repo.root)
             out = next((o for o in pointer.outs if pointer.out_abspath(o) == path), None)
             if out is None:
                 raise TargetError(f"{repo.rel(pointer_path)} does not track '{repo.rel(path)}'.")

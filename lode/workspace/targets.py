@@ -40,7 +40,7 @@ def scan(repo, on_dvcfile=None) -> list[Pointer]:
             continue
         outs: set[str] = set()
         for path in sorted(here):
-            p = pointers.load(path, repo.rel(path))
+            p = pointers.load(path, repo.root)
             found.append(p)
             outs.update(p.out_abspath(o) for o in p.outs)
         if dvcfile is not None:
@@ -55,10 +55,10 @@ def pointer_for(repo, target: str) -> tuple[Pointer, str | None]:
     inside a tracked directory, as DVC accepts -- and, for the last, that inner path."""
     path = repo.resolve(target)
     if path.endswith(POINTER_SUFFIX) and os.path.isfile(path):
-        return pointers.load(path, repo.rel(path)), None
+        return pointers.load(path, repo.root), None
     candidate = path + POINTER_SUFFIX
     if os.path.isfile(candidate):
-        return pointers.load(candidate, repo.rel(candidate)), None
+        return pointers.load(candidate, repo.root), None
     for p in all_pointers(repo):
         for o in p.outs:
             out = p.out_abspath(o)

@@ -14,6 +14,7 @@ from lode.build import Built, file_md5_cached
 from lode.cache import CorruptObject, MissingObject
 from lode.hashing import md5_file
 from lode.parallel import parallel_map
+from lode.paths import LinkGuard, check_no_links
 from lode.statcache import Stat
 from lode.walk import walk_files
 
@@ -55,6 +56,7 @@ def _is_linked(repo, md5: str, dest: str, st_dest: Stat) -> bool:
 def plan_file(
     repo, path: str, md5: str, isexec: bool, relink: bool, legacy: bool = False
 ) -> Plan:
+    check_no_links(repo.root, path)
     plan = Plan(path, md5, False, isexec, legacy=legacy)
     if os.path.isdir(path) and not os.path.islink(path):
         plan.replace_tree = True
@@ -91,6 +93,7 @@ def plan_dir(
     legacy: bool = False,
 ) -> Plan:
     """`only`: restrict the plan to these paths inside the directory (checkout of d/sub)."""
+    check_no_links(repo.root, path, is_dir=True)
     plan = Plan(path, md5, True, legacy=legacy)
     if entries is None:
         try:
@@ -133,6 +136,9 @@ def plan_dir(
     repo.stat.put_many(fresh)
     kept = {rel for rel, _ in plan.keep}
     plan.link = [(rel, os.path.join(path, rel), m) for rel, m in entries if rel not in kept]
+    guard = LinkGuard(repo.root, path)
+    for _, abspath, _ in plan.link:
+        guard.check_parent(abspath)  # a directory inside replaced by a link to elsewhere
     return plan
 
 

@@ -57,26 +57,26 @@ def test_pointer_key_order(tmp_path):
     assert text.splitlines()[:7] == ["desc: top", "outs:", "- md5: " + "ab" * 16 + ".dir",
                                      "  size: 9", "  nfiles: 4", "  hash: md5", "  path: d"]
     (tmp_path / "d.dvc").write_text(text)
-    again = load(str(tmp_path / "d.dvc"))
+    again = load(str(tmp_path / "d.dvc"), str(tmp_path))
     assert again.to_text() == text
 
 
 def test_legacy_entry_keeps_no_hash_key(tmp_path):
     f = tmp_path / "x.dvc"
     f.write_text("outs:\n- md5: " + "c" * 32 + "\n  path: x\n")
-    p = load(str(f))
+    p = load(str(f), str(tmp_path))
     assert p.outs[0].hash_name == "md5-dos2unix"
     assert p.to_text() == f.read_text()
 
 
 @pytest.mark.parametrize("text", ["outs: []\n", "outs:\n- md5: x\n", "foo: [\n", "- a\n", ""])
 def test_malformed_pointer_is_one_clear_error(tmp_path, text):
-    from lode.errors import PointerError
+    from lode.errors import LodeError
 
     f = tmp_path / "bad.dvc"
     f.write_text(text)
-    with pytest.raises(PointerError) as e:
-        load(str(f), "bad.dvc")
+    with pytest.raises(LodeError) as e:
+        load(str(f), str(tmp_path))
     assert "bad.dvc" in str(e.value)
 
 

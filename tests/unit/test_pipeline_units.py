@@ -572,7 +572,7 @@ def test_frozen_stage_breaks_a_cycle(tmp_path):
     ],
 )
 def test_outputs_owned_once_and_not_nested(tmp_path, stages, words):
-    with pytest.raises(PipelineError) as e:
+    with pytest.raises(LodeError) as e:
         _project(tmp_path, {"dvc.yaml": _yaml(*stages)})
     for w in words:
         assert w in e.value.message, e.value.message
