@@ -196,8 +196,8 @@ class Refs:
             raise GcError(
                 f"{_NOTHING}: {self.problems[0].rstrip('.')}"
                 + (f" (and {more} more problem{'s' if more > 1 else ''})." if more else "."),
-                "Nothing is deleted while what a file references is unknown: fix it (or "
-                "narrow the scope) and run gc again.",
+                "Nothing is deleted while what a file references is unknown: fix it, then "
+                "run gc again.",
             )
 
 
@@ -218,6 +218,8 @@ def _workspace(repo, refs: Refs) -> None:
             path = os.path.join(d, f)
             where = repo.rel(path)
             try:
+                if not stat.S_ISREG(os.stat(path).st_mode):
+                    continue  # a fifo would block the read; no such file holds a pointer
                 with open(path, "rb") as fh:
                     data = fh.read()
             except (FileNotFoundError, IsADirectoryError):
@@ -369,7 +371,7 @@ def unused_local(repo, keep: Refs | set[str]) -> list[tuple[str, str, int]]:
     an md5 (a DVC 2 `.dir.unpacked` directory or a stray file is never an object)."""
     out = []
     for md5, path in repo.odb.iter_objects():
-        if md5 in keep or not is_md5(md5):
+        if md5 in keep or not is_md5(md5) or path != repo.odb.path(md5):
             continue
         try:
             st = os.lstat(path)
