@@ -25,7 +25,7 @@ class LockfileError(MalformedError):
     pass
 
 
-def _checked(name: str, entry: Any, where: str) -> dict:
+def check_entry(name: str, entry: Any, where: str) -> dict:
     """A stage's entry as read: a mapping whose deps and outs are records with a path
     string (no NUL) and, where they have one, a valid md5. A lock file comes from a
     teammate's commit or a merge: anything else is refused whole, never used in part
@@ -119,7 +119,7 @@ class Lockfile:
         stages = doc.get("stages") or {}
         if not isinstance(stages, dict):
             raise LockfileError(f"{self.where}: 'stages' must be a mapping.")
-        self.entries = {str(k): _checked(str(k), v, self.where) for k, v in stages.items()}
+        self.entries = {str(k): check_entry(str(k), v, self.where) for k, v in stages.items()}
         # Keep each block's text when the file is laid out as DVC lays it out.
         if text.startswith(HEADER):
             body = text[len(HEADER) :]

@@ -8,6 +8,7 @@ Used by `lode repro --executor` once its workers are done, and by `lode stage me
 
 from __future__ import annotations
 
+from lode.executors.protocol import ProtocolError, git, read_result
 from lode.pipeline.run import INPUTS, Runner, StageFailed
 from lode.pipeline.stage import Stage
 
@@ -37,7 +38,11 @@ def settle(repo, project, runner: Runner, remote, results: list[tuple[Stage, dic
     results = sorted(results, key=lambda r: order.get(r[0], 0))
     used = Used()
     for stage, doc in results:
+        declared = {o.path for o in stage.outs}
         for rec in doc["entry"].get("outs") or []:
+            if rec["path"] not in declared or "md5" not in rec:
+                raise ProtocolError(f"the result of stage '{stage.address()}' records an "
+                                    f"output '{rec['path'][:80]}' the stage does not declare.")
             used.add(rec["md5"], repo.rel(stage.abspath(rec["path"])))
     missing: dict[str, str] = {}
     if len(used):
@@ -94,7 +99,6 @@ def merge(results: list[str], repo_url: str | None = None, rev: str | None = Non
     import shutil
     import tempfile
 
-    from lode.executors.protocol import read_result
 
     made = repo_url is not None and workdir is None
     root = None
@@ -123,7 +127,6 @@ def merge(results: list[str], repo_url: str | None = None, rev: str | None = Non
 
 
 def _clone_branch(url: str, branch: str | None, rev: str | None, dest: str) -> None:
-    from lode.executors.protocol import ProtocolError, git
 
     git("clone", "--quiet", *(["--branch", branch] if branch else []), url, dest)
     if rev:

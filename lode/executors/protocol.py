@@ -22,6 +22,7 @@ import time
 from collections import deque
 
 from lode.errors import LodeError
+from lode.lockfile import check_entry
 from lode.pipeline.run import StageFailed, same_inputs
 
 PROTOCOL = 1
@@ -59,6 +60,9 @@ def read_result(value: str) -> dict:
             doc.get("stage"), str):
         raise ProtocolError(f"'{_short(value)}' is not a stage result of protocol "
                             f"{PROTOCOL}.")
+    entry = doc.get("entry")
+    if entry is not None:  # what a worker reports is checked like a lock file's entry
+        check_entry(doc["stage"], entry, f"the result '{_short(value)}'")
     return doc
 
 
