@@ -318,25 +318,28 @@ def referenced(repo, workspace: bool, all_branches: bool, all_tags: bool,
 def expand_dirs(repo, refs: Refs) -> dict[str, str]:
     """Add the files of every referenced directory to `refs`; return {md5: why} for the
     manifests that cannot be read from the cache (missing or corrupt), whose files
-    therefore cannot be told apart from unused ones. DVC 2 directories (md5-dos2unix)
-    live in the cache's old layout, which gc never collects: read when there, else not
-    needed."""
+    therefore cannot be told apart from unused ones. A DVC 2 directory (md5-dos2unix)
+    lives in the cache's old layout, which gc never collects: its manifest is read there
+    (or where `dvc cache migrate` put it) when it can be, and is not needed otherwise."""
     unknown: dict[str, str] = {}
     for md5 in sorted(m for m in refs.keep if m.endswith(".dir")):
         modern = md5 in refs.dirs
-        try:
-            entries = repo.odb.read_manifest(md5, legacy=not modern)
-        except MissingObject:
-            why = "missing from the cache"
-        except CorruptObject:
-            why = "corrupt in the cache (its bytes do not match its name)"
-        except MalformedError as e:
-            why = f"unreadable ({e.message.rstrip('.')})"
+        why = ""
+        for legacy in ((False,) if modern else (True, False)):
+            try:
+                entries = repo.odb.read_manifest(md5, legacy=legacy)
+            except MissingObject:
+                why = why or "missing from the cache"
+            except CorruptObject:
+                why = "corrupt in the cache (its bytes do not match its name)"
+            except MalformedError as e:
+                why = f"unreadable ({e.message.rstrip('.')})"
+            else:
+                refs.add([(m, legacy) for _, m in entries], refs.where[md5])
+                break
         else:
-            refs.add([(m, not modern) for _, m in entries], refs.where[md5])
-            continue
-        if modern:
-            unknown[md5] = why
+            if modern:
+                unknown[md5] = why
     return unknown
 
 

@@ -355,3 +355,16 @@ def test_a_clean_repository_still_collects_exactly_the_unreferenced(project, lod
     lode("checkout", cwd=repo)
     assert (repo / "data" / "a.txt").read_text() == "a v2\n"
     assert obj(repo, md5(b"seed: 0\nraw v1\n")).exists()
+
+
+def test_a_dvc2_directory_pointer_keeps_the_files_its_manifest_lists(project, lode):
+    repo = project
+    pointer = repo / "data.dvc"
+    dir_md5 = next(line.split()[-1] for line in pointer.read_text().splitlines()
+                   if "md5:" in line)
+    # a DVC 2 pointer (no `hash: md5`) whose objects `dvc cache migrate` moved into files/md5
+    pointer.write_text("".join(line for line in pointer.read_text().splitlines(True)
+                               if "hash: md5" not in line))
+    lode("gc", "-w", "-f", cwd=repo)
+    assert obj(repo, dir_md5).exists()
+    assert obj(repo, md5(b"a\n")).exists() and obj(repo, md5(b"b\n")).exists()
