@@ -52,6 +52,8 @@ def run_repro(args) -> int:
     if result.failed:
         for err in result.failed:
             print(f"ERROR: {err}", file=sys.stderr)
+        for stage, why in result.not_run:
+            say(args, f"Stage '{stage.address()}' did not run ({why}).")
         done = sum(v in ("ran", "restored") for v in result.outcomes.values())
         if done:
             say(args, f"{done} stage(s) finished before and are recorded in dvc.lock.")

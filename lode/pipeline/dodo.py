@@ -10,15 +10,23 @@ from __future__ import annotations
 import atexit
 import threading
 
+from doit.exceptions import InvalidDodoFile
+
+from lode.errors import LodeError
+from lode.pipeline.graph import load_project
+from lode.pipeline.tasks import Plan, doit_config
 from lode.repo import Repo
 
 _repo = Repo.find()
 
 
 def _config() -> dict:
-    from lode.pipeline.tasks import doit_config
-
-    return doit_config(_repo)
+    """doit's configuration, its database checked first (a broken one is rebuilt, with a
+    warning); what cannot be fixed is doit's one ERROR line, not a traceback."""
+    try:
+        return doit_config(_repo)
+    except LodeError as e:
+        raise InvalidDodoFile(str(e)) from None
 
 
 DOIT_CONFIG = _config()
@@ -39,15 +47,9 @@ def _lock() -> None:
 
 def task_stages():
     """Every stage of every dvc.yaml in the repository, one doit task each."""
-    from doit.exceptions import InvalidDodoFile
-
-    from lode.errors import LodeError
-    from lode.pipeline.graph import load_project
-    from lode.pipeline.tasks import Plan
-
     try:
         project = load_project(_repo)
+        plan = Plan(_repo, project, project.topological(), scm=_repo.scm, lock=_lock)
     except LodeError as e:  # doit prints this as one ERROR line, not a traceback
         raise InvalidDodoFile(str(e)) from None
-    plan = Plan(_repo, project, project.topological(), scm=_repo.scm, lock=_lock)
     yield from plan.task_dicts()

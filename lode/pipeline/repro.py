@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 
-from lode.pipeline.graph import Project, load_project
+from lode.errors import LodeError
+from lode.pipeline.graph import PipelineError, Project, load_project
+from lode.pipeline.run import StageFailed
 from lode.pipeline.stage import Stage
-from lode.pipeline.tasks import Listener, Plan
+from lode.pipeline.tasks import Listener, Plan, doit_config
 
 
 class ReproResult:
@@ -17,6 +19,7 @@ class ReproResult:
     def __init__(self, outcomes: dict[Stage, str]) -> None:
         self.outcomes = outcomes
         self.failed: list = []  # StageFailed errors, in the order they happened
+        self.not_run: list[tuple[Stage, str]] = []  # (stage, the failed stage it waited for)
         self.gitignores: list[str] = []
         self.lockfiles: list[str] = []
 
@@ -130,25 +133,44 @@ def repro(
     finally:
         result.gitignores = plan.runner.finish()
         result.lockfiles = sorted(plan.runner.lockfiles)
+    result.not_run = _account(plan, stages, project)
     result.failed = plan.errors
     return result
 
 
-def _run_doit(plan: Plan, jobs: int, keep_going: bool) -> int:
-    from doit.cmd_base import TaskLoader2
+def _run_doit(plan: Plan, jobs: int, keep_going: bool) -> None:
+    """Run the plan's tasks through doit. What doit refuses (a task definition, its
+    command line, its database) is a PipelineError; a stage that doit failed without
+    lode's action saying why is recorded in the plan as failed."""
+    from doit.cmd_base import TaskLoader2, get_loader
     from doit.doit_cmd import DoitMain
     from doit.reporter import ZeroReporter
     from doit.task import dict_to_task
 
-    from lode.pipeline.tasks import doit_config
+    stage_of: dict[str, Stage] = {}
 
     class Reporter(ZeroReporter):
         def skip_uptodate(self, task):
-            plan.skipped(task.meta["_stage"])
+            plan.skipped(stage_of[task.name])
+
+        def skip_ignore(self, task):
+            stage = stage_of[task.name]
+            plan.outcomes[stage] = "failed"
+            plan.errors.append(StageFailed(
+                stage, "doit has it marked ignored ('doit ignore') and did not run it.",
+                f"Clear the mark with 'doit forget {task.name}'."))
+
+        def add_failure(self, task, fail_info):
+            stage = stage_of.get(task.name)
+            if stage is None or plan.outcomes.get(stage) == "failed":
+                return  # lode's action failed it and said why
+            if type(fail_info).__name__ == "UnmetDependency":
+                return  # an upstream stage failed: reported with the stages not run
+            msg = " ".join(fail_info.get_msg().split()) or type(fail_info).__name__
+            plan.outcomes[stage] = "failed"
+            plan.errors.append(StageFailed(stage, f"doit could not run it: {msg[:300]}"))
 
         def runtime_error(self, msg):
-            from lode.pipeline.graph import PipelineError
-
             raise PipelineError(f"doit could not run the pipeline: {msg.strip()}")
 
     class Loader(TaskLoader2):
@@ -162,14 +184,63 @@ def _run_doit(plan: Plan, jobs: int, keep_going: bool) -> int:
             tasks = []
             for stage, d in zip(plan.stages, plan.task_dicts(), strict=True):
                 d["name"] = d.pop("basename")
-                d["meta"]["_stage"] = stage
+                stage_of[d["name"]] = stage
                 tasks.append(dict_to_task(d))
             return tasks
 
-    argv = ["run"]
+    # No task names on doit's command line: the loader loads the plan's tasks only and
+    # doit runs them all, so no stage name is ever read as an option, a variable or a
+    # pattern.
+    argv = []
     if jobs > 1:
         argv += ["-n", str(jobs), "-P", "thread"]
     if keep_going:
         argv.append("--continue")
-    argv += [plan.task_name(s) for s in plan.stages]
-    return DoitMain(Loader(), config_filenames=()).run(argv)
+    main = DoitMain(Loader(), config_filenames=())
+    cmds = main.get_cmds()
+    run = cmds.get_plugin("run")(task_loader=get_loader(main.config, main.task_loader, cmds),
+                                 config=main.config, bin_name="doit", cmds=cmds, opt_vals={})
+    try:
+        code = run.parse_execute(argv)
+    except LodeError:
+        raise
+    except Exception as e:  # doit's refusals (a task, an option, its database) and its bugs
+        why = " ".join(str(e).split()) or type(e).__name__
+        raise PipelineError(f"doit refused to run the pipeline: {why}") from e
+    if code and not plan.errors:
+        raise PipelineError(f"doit stopped the pipeline (exit {code}) without saying which "
+                            "stage failed.", "Rerun with 'lode -v repro' to see more.")
+
+
+def _account(plan: Plan, stages: list[Stage], project: Project) -> list[tuple[Stage, str]]:
+    """Every stage of the plan ends with an outcome. One that has none did not run: after
+    a failure that is expected (below the failed stage, or anywhere without -k), and it
+    is returned with why; without any failure it is a failure of its own."""
+    not_run: list[tuple[Stage, str]] = []
+    first = next((s for s, o in plan.outcomes.items() if o == "failed"), None)
+    for stage in stages:
+        if stage in plan.outcomes:
+            continue
+        if first is None:
+            plan.outcomes[stage] = "failed"
+            plan.errors.append(StageFailed(stage, "it did not run, and nothing said why."))
+            first = stage
+            continue
+        ups = _upstream_closure(project, stage)
+        below = next((u for u in ups if plan.outcomes.get(u) == "failed"), None)
+        why = f"after '{below.address()}' failed" if below is not None else \
+            f"the run stopped when '{first.address()}' failed"
+        plan.outcomes[stage] = "not run"
+        not_run.append((stage, why))
+    return not_run
+
+
+def _upstream_closure(project: Project, stage: Stage) -> list[Stage]:
+    seen: list[Stage] = []
+    todo = list(project.upstream[stage])
+    while todo:
+        s = todo.pop()
+        if s not in seen:
+            seen.append(s)
+            todo.extend(project.upstream[s])
+    return seen

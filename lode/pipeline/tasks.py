@@ -7,10 +7,14 @@ the `dodo.py` that `lode init` writes), so both run exactly the same thing.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 
+from lode.errors import LodeError
+from lode.pipeline.dvcfile import DVCFILE, GENERATED, DvcfileError
 from lode.pipeline.run import Runner, StageFailed
 from lode.pipeline.stage import Stage
 from lode.pipeline.state import stage_status
@@ -41,6 +45,71 @@ def describe(report: list) -> str:
     return "; ".join(parts)
 
 
+# What a doit task name may not hold as is: ':' separates a group from its subtasks (a
+# recipe's steps are `recipe:step`), doit refuses '=' (and reads `a=b` on its command line
+# as a variable), '*' makes a word a pattern, a leading '-' an option, and '%' is the
+# escape itself; control characters would break `doit list`'s lines.
+_DOIT_SPECIAL = frozenset(":=*%")
+
+
+def doit_escape(text: str) -> str:
+    """`text` with the characters doit gives a meaning percent-encoded (UTF-8 bytes, as
+    in a URL); every other character, `@`, `.`, `-`, `/`, letters of any script, stays."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch in _DOIT_SPECIAL or not ch.isprintable() or (i == 0 and ch == "-"):
+            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass")))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def doit_task_name(stage: Stage, root: str) -> str:
+    """The stage's doit task: its name for the root dvc.yaml, `sub/dvc.yaml:name` for
+    another, each part escaped. One-to-one: an escaped part never holds ':', so only
+    the separator does, and two stages never share a task."""
+    rel = os.path.relpath(stage.dvcfile, root)
+    name = doit_escape(stage.name)
+    return name if rel == DVCFILE else f"{doit_escape(rel)}:{name}"
+
+
+def _name_problem(key: object) -> str | None:
+    """Why DVC refuses a key of `stages:` as a stage name (None: it accepts it). DVC takes
+    any other string: '@' joins a foreach/matrix group to its keys, so a plain name with
+    it is never found again."""
+    if not isinstance(key, str):
+        return f"the stage name {key!r} is not a string (quote it)"
+    if not key:
+        return "a stage name is empty"
+    if GENERATED in key:
+        return f"the stage name '{key}' holds '{GENERATED}', which DVC keeps for foreach/matrix"
+    return None
+
+
+def check_stage_names(project) -> None:
+    """Refuse, before anything runs, a stage name DVC would refuse: a key of `stages:`
+    that is not a non-empty string or that holds '@', a foreach/matrix key that is empty
+    or holds '@', the same name twice."""
+    for path, doc in project.docs.items():
+        where = os.path.relpath(path, project.repo.root)
+        stages = doc.get("stages") if isinstance(doc, dict) else None
+        for key in stages or {}:
+            problem = _name_problem(key)
+            if problem:
+                raise DvcfileError(f"{where}: {problem}.")
+    seen: set[tuple[str, str]] = set()
+    for stage in project.stages:
+        group, sep, key = stage.name.partition(GENERATED)
+        where = os.path.relpath(stage.dvcfile, project.repo.root)
+        if sep and (not key or GENERATED in key):
+            raise DvcfileError(
+                f"{where}: stage '{group}' generates the name '{stage.name}'; a foreach or "
+                f"matrix key must be non-empty and without '{GENERATED}'.")
+        if (stage.dvcfile, stage.name) in seen:
+            raise DvcfileError(f"{where}: stage '{stage.name}' is declared twice.")
+        seen.add((stage.dvcfile, stage.name))
+
+
 class StageCheck:
     """doit `uptodate` entry. Its str() is what `doit info` prints: why the stage runs."""
 
@@ -49,8 +118,12 @@ class StageCheck:
         self.reason = "not checked yet"
 
     def __call__(self, task=None, values=None) -> bool:
-        up = self.plan.up_to_date(self.stage)
-        self.reason = "up to date" if up else self.plan.reason(self.stage)
+        try:
+            up = self.plan.up_to_date(self.stage)
+            self.reason = "up to date" if up else self.plan.reason(self.stage)
+        except LodeError as e:  # e.g. an unreadable dvc.lock: the run says it, in a sentence
+            self.reason = f"cannot be checked: {e}"
+            return False
         return up
 
     def __str__(self) -> str:
@@ -79,9 +152,10 @@ class Plan:
         self.outcomes: dict[Stage, str] = {}
         self.errors: list[StageFailed] = []
         self._reports: dict[Stage, list] = {}
+        check_stage_names(project)
 
     def task_name(self, stage: Stage) -> str:
-        return stage.address(self.repo.root)
+        return doit_task_name(stage, self.repo.root)
 
     def status(self, stage: Stage) -> list:
         entry = self.project.lockfile(stage).get(stage.name)
@@ -111,11 +185,11 @@ class Plan:
         """The doit action: run one stage; a failure is a value doit reports, not a crash."""
         from doit.exceptions import TaskFailed
 
-        if self._lock is not None:
-            self._lock()
-        reason = self.reason(stage)
         started = time.monotonic()
         try:
+            if self._lock is not None:
+                self._lock()
+            reason = self.reason(stage)
             outcome = self.runner.run(
                 stage, self.force, lambda: self.listener("running", stage, reason)
             )
@@ -139,9 +213,11 @@ class Plan:
         chosen = set(self.stages)
         for stage in self.stages:
             ups = [u for u in self.project.upstream[stage] if u in chosen]
+            name, address = self.task_name(stage), stage.address(self.repo.root)
+            doc = stage.desc or f"{' && '.join(stage.commands)}"
             yield {
-                "basename": self.task_name(stage),
-                "doc": stage.desc or f"{' && '.join(stage.commands)}",
+                "basename": name,
+                "doc": doc if name == address else f"(stage '{address}') {doc}",
                 "actions": [(self.run, [stage])],
                 "uptodate": [StageCheck(self, stage)],
                 "task_dep": [self.task_name(u) for u in ups],
@@ -151,12 +227,96 @@ class Plan:
             }
 
 
-def doit_config(repo) -> dict:
-    """doit's own state: under .dvc/tmp/lode/, SQLite chosen explicitly (left alone doit
-    falls back to dbm.dumb here, unsafe under concurrency and flushed only at exit)."""
+class StateError(LodeError):
+    """lode's doit database cannot be used and cannot be rebuilt."""
+
+
+DOIT_DB = "doit.sqlite3"
+# SQLite's companions of a database file: a stale one would be replayed into the new one
+_DB_COMPANIONS = ("-journal", "-wal", "-shm")
+
+
+def _db_problem(path: str) -> str | None:
+    """Why doit could not use the database at `path` (None: it can, or there is none):
+    not a regular file, not SQLite, corrupt, or rows doit would choke on mid-run."""
+    import sqlite3
+    import stat
+    from pathlib import Path
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+    if stat.S_ISLNK(st.st_mode):
+        return "it is a symbolic link"
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file"
+    if st.st_size == 0:
+        return None  # SQLite makes an empty file a database
+    try:
+        # read-only, so that checking never writes (and never follows a journal into it)
+        conn = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as e:
+        return str(e)
+    try:
+        if conn.execute("pragma quick_check").fetchone() != ("ok",):
+            return "its pages are corrupt"
+        tables = {r[0] for r in conn.execute("select name from sqlite_master")}
+        if "doit" not in tables:
+            return None  # doit creates its table
+        for task_id, data in conn.execute("select task_id, task_data from doit"):
+            if not isinstance(task_id, str) or not isinstance(json.loads(data), dict):
+                return "it holds a row doit cannot read"
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e):
+            raise StateError(f"{path} is in use by another doit process; let it finish.") \
+                from None
+        return str(e)
+    except (sqlite3.Error, ValueError, TypeError) as e:
+        return str(e) or type(e).__name__
+    finally:
+        conn.close()
+    return None
+
+
+def usable_state_db(repo, warn: Callable[[str], None] | None = None) -> str:
+    """The path of doit's database, usable: one doit cannot read (garbage, truncated, a
+    directory, a link, unreadable) is removed, and doit starts a new one. It only holds
+    doit's own notes (dvc.lock holds what ran), so nothing is lost but `doit ignore`
+    marks; `warn` hears what was done."""
     os.makedirs(repo.state_dir, exist_ok=True)
+    path = os.path.join(repo.state_dir, DOIT_DB)
+    problem = _db_problem(path)
+    if problem is None:
+        return path
+    rel = os.path.relpath(path, repo.root)
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.rmdir(path)  # only an empty one: lode never made what is inside
+        else:
+            os.unlink(path)
+        for suffix in _DB_COMPANIONS:
+            if os.path.lexists(path + suffix) and not os.path.isdir(path + suffix):
+                os.unlink(path + suffix)
+    except OSError as e:
+        raise StateError(f"lode's doit database {rel} cannot be read ({problem}) nor "
+                         f"removed ({e.strerror}).", f"Remove {rel} and run again.") from None
+    (warn or _warn)(f"WARNING: lode's doit database {rel} could not be read ({problem}); "
+                    "rebuilt it (it only caches doit's state: dvc.lock records what ran).")
+    return path
+
+
+def _warn(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def doit_config(repo, warn: Callable[[str], None] | None = None) -> dict:
+    """doit's own state: under .dvc/tmp/lode/, SQLite chosen explicitly (left alone doit
+    falls back to dbm.dumb here, unsafe under concurrency and flushed only at exit), and
+    checked first, so that a broken one is rebuilt rather than a traceback."""
     return {
         "backend": "sqlite3",
-        "dep_file": os.path.join(repo.state_dir, "doit.sqlite3"),
+        "dep_file": usable_state_db(repo, warn),
         "verbosity": 2,
     }

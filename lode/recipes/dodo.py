@@ -13,9 +13,14 @@ a callable):
 from __future__ import annotations
 
 from lode.pipeline.dodo import _lock, _repo
+from lode.pipeline.tasks import doit_task_name
 from lode.recipes.spec import Recipe
 
 REGISTERED: dict[str, Recipe] = {}
+# A placeholder no stage's doit task can be called (theirs never hold a ':' after a part
+# that is not a dvc.yaml path) and no recipe (letters, digits, - and _); '_' hides it from
+# `doit list`.
+NO_RECIPES = "_lode:no_recipes"
 _run_id: list[str] = []  # set by `lode run` for the run it starts
 
 
@@ -57,7 +62,7 @@ def task_recipes():
     except LodeError as e:  # doit prints this as one ERROR line, not a traceback
         raise InvalidDodoFile(str(e)) from None
     if not recipes:  # doit would list an empty generator as a task named "recipes"
-        yield {"basename": "_no_recipes", "actions": [], "doc": "no recipes.yaml yet"}
+        yield {"basename": NO_RECIPES, "actions": [], "doc": "no recipes.yaml yet"}
         return
     tasks = RecipeTasks(_repo, recipes, lock=_lock, run_id=_run_id[0] if _run_id else None)
     yield from tasks.task_dicts()
@@ -67,7 +72,7 @@ def _check_names(recipes: dict[str, Recipe]) -> None:
     from lode.pipeline.graph import load_project
     from lode.recipes import RecipeError
 
-    stages = {s.address(_repo.root) for s in load_project(_repo).stages}
+    stages = {doit_task_name(s, _repo.root) for s in load_project(_repo).stages}
     clash = sorted(stages & set(recipes))
     if clash:
         raise RecipeError(f"recipe {', '.join(clash)} has the name of a pipeline stage; "

@@ -12,9 +12,14 @@ from lode.recipes.spec import Recipe
 
 def _namespace(repo) -> dict:
     """The task generators doit sees: the project's dodo.py, completed with lode's."""
+    from doit.exceptions import InvalidDodoFile
+
     os.chdir(repo.root)  # doit and lode.pipeline.dodo find the project from here
-    from lode.pipeline import dodo as stages
-    from lode.recipes import dodo as recipes
+    try:
+        from lode.pipeline import dodo as stages
+        from lode.recipes import dodo as recipes
+    except InvalidDodoFile as e:  # its database, say: the sentence is lode's own
+        raise RecipeError(str(e)) from None
 
     namespace = {"DOIT_CONFIG": stages.DOIT_CONFIG, "task_stages": stages.task_stages,
                  "task_recipes": recipes.task_recipes}
