@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+
+from lode.errors import MalformedError
 
 _counter = itertools.count()
 _prefix: tuple[int, str] = (0, "")
@@ -22,6 +25,25 @@ def tmp_name(path: str) -> str:
     return os.path.join(d, f".{base}.{_prefix[1]}.{next(_counter)}.tmp")
 
 
+_TMP = re.compile(r"\.(?P<base>.+)\.\d+-[0-9a-f]{8}\.\d+\.tmp")
+
+
+def final_name(tmp: str) -> str:
+    """The file a temporary name of `tmp_name` stands for (`tmp` itself if it is none)."""
+    d, base = os.path.split(tmp)
+    m = _TMP.fullmatch(base)
+    return os.path.join(d, m["base"]) if m else tmp
+
+
+def name_failure(e: OSError, path: str) -> OSError:
+    """`e` naming `path` (relative to here when it is below) if it names no file: a failed
+    write (ENOSPC, EIO) is reported by its file descriptor only."""
+    if e.filename is None:
+        rel = os.path.relpath(path) if os.path.isabs(path) else path
+        e.filename = path if rel.startswith("..") else rel
+    return e
+
+
 def write_bytes_atomic(path: str, data: bytes, mode: int = 0o666) -> os.stat_result:
     """Write `data` to `path`, replacing it atomically; return the new file's stat."""
     tmp = tmp_name(path)
@@ -33,6 +55,9 @@ def write_bytes_atomic(path: str, data: bytes, mode: int = 0o666) -> os.stat_res
         finally:
             os.close(fd)
         os.replace(tmp, path)
+    except OSError as e:
+        unlink_quiet(tmp)
+        raise name_failure(e, path) from None
     except BaseException:
         unlink_quiet(tmp)
         raise
@@ -60,7 +85,17 @@ def _write_all(fd: int, data) -> None:
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8", "surrogateescape"))
+    """Write `text` as UTF-8; refused, with nothing written, when it is not Unicode text
+    (a lone surrogate, e.g. from a file name that is not UTF-8): no reader, lode's or
+    DVC's, could read the file back."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        line = text.count("\n", 0, e.start) + 1
+        raise MalformedError(f"cannot write {os.path.relpath(path)}: line {line} would hold "
+                             f"{text[e.start]!r}, which is not a Unicode character (a file "
+                             "name that is not UTF-8?); nothing was written.") from None
+    write_bytes_atomic(path, data)
 
 
 def unlink_quiet(path: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 
+from lode.atomic import final_name, name_failure
+
 BLOCK = 1 << 20
 SMALL = 4 << 20  # read in one call below this size
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
@@ -55,21 +57,33 @@ def md5_dos2unix_file(path: str) -> str:
     return h.hexdigest()
 
 
-def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0) -> tuple[str, int]:
-    """Copy src to dst and return (md5, bytes) in one read pass.
+def copy_with_md5(src_fd: int, dst_fd: int, size_hint: int = 0,
+                  dst_name: str | None = None) -> tuple[str, int]:
+    """Copy src to dst and return (md5, bytes) in one read pass. An OSError (a full disk)
+    names `dst_name`, or the file `dst_fd` is open on.
 
     Small inputs are one read, one hash, one write. Large ones are mapped and hashed here
     while a writer thread writes the same pages out: on two cores the copy then costs
     little more than the hash alone (`add` of 1 GiB near `md5sum`'s time).
     """
     h = hashlib.md5()
-    if 0 <= size_hint < SMALL:  # the common case stays free of threads
-        data = read_all(src_fd, size_hint)
-        h.update(data)
-        _write_all(dst_fd, data)
-        return h.hexdigest(), len(data)
+    try:
+        if 0 <= size_hint < SMALL:  # the common case stays free of threads
+            data = read_all(src_fd, size_hint)
+            h.update(data)
+            _write_all(dst_fd, data)
+            return h.hexdigest(), len(data)
+        return _copy_large(src_fd, dst_fd, h)
+    except OSError as e:  # a full disk says so by descriptor: name the file for the user
+        raise name_failure(e, dst_name or _fd_name(dst_fd)) from None
 
-    return _copy_large(src_fd, dst_fd, h)
+
+def _fd_name(fd: int) -> str:
+    """The file open as `fd` (what a temporary name of lode.atomic stands for)."""
+    try:
+        return final_name(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:  # no /proc here
+        return f"file descriptor {fd}"
 
 
 def _copy_large(src_fd: int, dst_fd: int, h) -> tuple[str, int]:
@@ -88,8 +102,9 @@ def _copy_large(src_fd: int, dst_fd: int, h) -> tuple[str, int]:
             try:
                 if not error:
                     _write_all(dst_fd, view)
-            except BaseException as e:  # handed to the hashing thread
-                error.append(e)
+            except BaseException as e:  # handed to the hashing thread, without the frames:
+                # they hold views of the mapping, which could then never be closed
+                error.append(e.with_traceback(None))
             finally:
                 view.release()
 
