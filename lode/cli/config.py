@@ -1,9 +1,23 @@
-"""config and cache commands."""
+"""config and cache commands.
+
+`lode config -l` masks secret values (`***`): passwords, keys, tokens, webhook URLs,
+custom auth header values, and the password in a URL's user-info; `--show-secrets` prints
+them as stored. A listing is what ends up on a shared screen, in a terminal recording or
+in a bug report, where nobody meant to put a credential. A single option asked by name
+(`lode config remote.r.password`) is printed as it is, as git and DVC print it: the user
+named the secret, and that is how a script reads it back.
+"""
 
 from __future__ import annotations
 
+import re
+
 from lode.cli.output import say
+from lode.config import NOTIFIER_SECTION, notifier_key
 from lode.errors import CacheError, ConfigError
+from lode.notifiers import plugins as notifier_plugins
+from lode.remotes import RemoteError, plugin_for
+from lode.remotes.config import MASK, is_secret, redact_url
 from lode.repo import Repo
 
 
@@ -13,10 +27,12 @@ def run_config(args) -> int:
     repo = Repo.find()
     cfg = repo.config
     if args.list:
+        reveal = bool(getattr(args, "show_secrets", False))
         for level in ("repo", "local"):
             for section, keys in cfg.level(level).items():
                 for key, value in keys.items():
-                    say(args, f"{dotted(section, key)}={value}")
+                    shown = value if reveal else masked(cfg, section, key, value)
+                    say(args, f"{dotted(section, key)}={shown}")
         return 0
     if not args.name:
         raise ConfigError("name the option, e.g. 'lode config cache.type', or use --list.")
@@ -36,6 +52,34 @@ def run_config(args) -> int:
     with repo.lock():
         cfg.set(level, section, key, args.value)
     return 0
+
+
+_REMOTE = re.compile(r'remote "(.+)"')
+
+
+def secret_option(cfg, section: str, key: str) -> bool:
+    """Whether the option holds a credential: a remote plugin's or a notifier plugin's
+    declared secret, or any option whose name says it is one."""
+    m = _REMOTE.fullmatch(section)
+    if m:
+        url = cfg.get(section, "url") or ""
+        try:
+            plugin = plugin_for(url) if url else None
+        except (RemoteError, ConfigError):
+            plugin = None  # an unknown scheme: the name alone decides
+        return key != "url" and is_secret(key, plugin)
+    parts = notifier_key(key) if section == NOTIFIER_SECTION else None
+    if parts:
+        name, option = parts
+        return is_secret(option, notifier_plugins().get(name))  # type: ignore[arg-type]
+    return is_secret(key)
+
+
+def masked(cfg, section: str, key: str, value: str) -> str:
+    """What `lode config -l` shows of a value."""
+    if secret_option(cfg, section, key):
+        return MASK
+    return redact_url(value)
 
 
 def _check_link_types(value: str) -> None:

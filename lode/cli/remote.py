@@ -50,7 +50,7 @@ def run_remote(args) -> int:
     cmd = args.remote_command
     if cmd == "list":
         for name, url in rc.listing(repo):
-            print(f"{name}\t{url}")
+            print(f"{name}\t{rc.redact_url(url)}")  # a url's password is not for the screen
         return 0
     with repo.lock():
         if cmd == "add":

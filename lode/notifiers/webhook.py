@@ -6,6 +6,11 @@ attempt, default 10), `retries` (attempts after the first, default 3). A connect
 a timeout, a 429 or a 5xx is retried after 0.5 s, 1 s, 2 s ... (a 429's Retry-After is
 honoured up to a cap); any other answer but 2xx is final. The whole exchange stays under a
 deadline, so a dead endpoint delays the end of a run by seconds, not minutes.
+
+Redirects are never followed, and say so: the URL is the credential and names the one
+place the run's report may go. A 301/302/303 would turn the POST into a GET that drops
+the payload, and following a 307/308 would send the payload (and any user-info of the
+URL as basic auth) to an address nobody configured. Slack's webhooks never redirect.
 """
 
 from __future__ import annotations
@@ -92,6 +97,9 @@ def post_json(url: str, payload: dict, *, timeout: float = DEFAULT_TIMEOUT,
             status = r.status_code
             if 200 <= status < 300:
                 return
+            if 300 <= status < 400:
+                raise NotifyError(f"the webhook answered {status}, a redirect, which lode "
+                                  "does not follow; set its url to the final address.")
             detail = _detail(r)
             problem = f"the webhook answered {status}{detail}"
             if status != 429 and status < 500:

@@ -7,6 +7,7 @@ setting one without `--local` is refused with how to do it right.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 from lode.errors import ConfigError
 from lode.remotes import Remote, plugin_for
@@ -14,6 +15,7 @@ from lode.remotes import Remote, plugin_for
 # Options every remote accepts (DVC's common remote schema).
 COMMON = {"url", "jobs", "verify", "push", "worktree", "version_aware"}
 # Secret-looking option names refused in a tracked file, whichever plugin is asked.
+MASK = "***"
 SECRET_WORDS = ("secret", "token", "password", "webhook", "access_key", "auth_header")
 NOT_SECRET = COMMON | {"endpointurl", "region", "profile", "credentialpath", "keyfile", "user",
                        "auth", "ssl_verify", "use_ssl", "ask_password"}
@@ -42,6 +44,27 @@ def is_secret(key: str, plugin: type[Remote] | None = None) -> bool:
     if plugin is not None and key in plugin.secrets:
         return True
     return key not in NOT_SECRET and any(w in key for w in SECRET_WORDS)
+
+
+def redact_url(url: str) -> str:
+    """`url` with the password of its user-info masked (`https://alice:***@host/`): what
+    listings print, since a URL may carry its credential. Over http(s) a user without a
+    password is masked too: there it is usually a token (`https://TOKEN@host`)."""
+    if "://" not in url or "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    if colon:
+        shown = f"{user}:{MASK}"
+    else:
+        shown = MASK if parts.scheme.lower() in ("http", "https") else user
+    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 
 def add(repo, name: str, url: str, default: bool, local: bool, force: bool) -> None:

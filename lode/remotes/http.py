@@ -15,13 +15,26 @@ Decisions, and why:
   waited for again), and the first hard failure cancels the rest of the batch.
 - Uploads and downloads are not retried here: the engine retries TransientError.
 - Uploads never follow redirects: a 301/302 turns requests' POST into a GET that "succeeds"
-  without storing anything.
+  without storing anything, and a 307/308 would need the file sent again to a place the
+  user never configured.
+- Credentials stay with their origin (scheme, host, port of the remote's url). Redirects
+  are followed here, hop by hop (`allow_redirects=False` and a small loop, not requests'
+  own following: requests drops only `Authorization` on a cross-host hop, keeps a custom
+  header and the session's cookies, re-sends digest answers to whoever asks, and keeps
+  `Authorization` on an http->https hop of the same host). A hop to the same origin is
+  made with the credentials; a hop to another origin (a CDN, a presigned object store) is
+  followed by a second, bare session: no auth, no custom header, no cookie. A hop from
+  https to plain http is refused outright, credentials or not: it would expose the data
+  and let anyone on the path answer for the server.
 - DVC refuses run-cache on HTTP remotes and HTTP cannot list or delete, so the
   capabilities say so, and `list`/`delete` raise RemoteError (parsing a server's HTML
   index page would be a guess, not a listing).
 - Secrets: `password` only. With `auth = custom` the header's *value* is `password`, as in
-  DVC; `custom_auth_header` is just the header's name. Error messages show the URL without
-  its user-info and never quote a request or an exception that could carry credentials.
+  DVC; `custom_auth_header` is just the header's name. A url's user-info
+  (`https://user:pass@host`) is taken out of the url and used as basic auth (unless
+  another auth is configured), so it is never part of a URL that is requested, logged or
+  followed. Error messages show the URL without its user-info and never quote a request
+  or an exception that could carry credentials.
 """
 
 from __future__ import annotations
@@ -32,7 +45,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from lode.hashing import SMALL
 from lode.remotes import (
@@ -47,6 +60,8 @@ from lode.remotes import (
 CHUNK = 1 << 20
 DEFAULT_TIMEOUT = 60.0  # dvc-http's REQUEST_TIMEOUT, for both connect and read
 HEAD_ATTEMPTS = 3
+MAX_REDIRECTS = 10
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 
@@ -64,9 +79,15 @@ class HTTPRemote(Remote):
         if parts.scheme.lower() not in self.schemes or not parts.hostname:
             raise RemoteError(f"remote '{name}' has no usable http(s) URL.",
                               "Expected http(s)://host/path.")
-        self.base = url.rstrip("/")
-        # Shown in messages: the URL without any user:password@ it may carry.
+        # Requested and shown: the URL without any user:password@ it may carry.
         self.where = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+        self.base = self.where.rstrip("/")
+        self.origin = origin(self.where)
+        if self.origin is None:
+            raise RemoteError(f"remote '{name}' has no usable http(s) URL ({self.where}).",
+                              "Expected http(s)://host[:port]/path.")
+        self._userinfo = (unquote(parts.username or ""), unquote(parts.password or "")) \
+            if "@" in parts.netloc else None
         self.method = str(config.get("method") or "POST").upper()  # DVC's default
         if self.method not in ("POST", "PUT"):
             raise RemoteError(f"remote '{name}': upload method '{self.method}' is not "
@@ -109,7 +130,8 @@ class HTTPRemote(Remote):
     def _credentials(self) -> tuple[object, dict[str, str]]:
         method = (self.config.get("auth") or "").lower()
         if not method:
-            return None, {}
+            # as requests and DVC would: user-info in the url is basic auth
+            return (("basic", *self._userinfo) if self._userinfo else None), {}
         user, password = self.config.get("user"), self.config.get("password")
         header = self.config.get("custom_auth_header")
         fix = (f"Set it with 'lode remote modify --local {self.name} password ...' "
@@ -128,34 +150,85 @@ class HTTPRemote(Remote):
                                   f"'custom_auth_header' (the header's name) and 'password' "
                                   f"(its value); '{missing}' is not set.",
                                   fix if missing == "password" else None)
-            return None, {header: password}
+            basic = ("basic", *self._userinfo) if self._userinfo else None
+            return basic, {header: password}
         raise RemoteError(f"remote '{self.name}': unknown HTTP auth '{method}'.",
                           "Use basic, digest or custom.")
 
     # ---- plumbing
 
     def _session(self):
+        """This thread's session for the remote's own origin: it carries the credentials."""
         session = getattr(self._local, "session", None)
         if session is None:
             import requests
-            from requests.adapters import HTTPAdapter
 
-            session = requests.Session()
-            # one thread uses one connection at a time; a second covers a redirect hop
-            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=2)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.verify = self.verify
+            session = self._new_session()
             session.headers.update(self.headers)
             if self.auth is not None:
                 kind, user, password = self.auth  # type: ignore[misc]
                 auth_cls = (requests.auth.HTTPBasicAuth if kind == "basic"
                             else requests.auth.HTTPDigestAuth)
                 session.auth = auth_cls(user, password)
-            with self._lock:
-                self._sessions.append(session)
             self._local.session = session
         return session
+
+    def _bare(self):
+        """This thread's session for other origins a redirect leads to: no auth, no
+        custom header, and a cookie jar that keeps and sends nothing."""
+        session = getattr(self._local, "bare", None)
+        if session is None:
+            from http.cookiejar import DefaultCookiePolicy
+
+            session = self._new_session()
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            self._local.bare = session
+        return session
+
+    def _new_session(self):
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        session = requests.Session()
+        # one thread uses one connection at a time; a second covers a redirect hop
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=2)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.verify = self.verify
+        session.max_redirects = 0  # never followed by requests itself: see _fetch
+        with self._lock:
+            self._sessions.append(session)
+        return session
+
+    def _fetch(self, method: str, key: str, stream: bool):
+        """A GET or HEAD of `key`, following redirects hop by hop: the credentials go only
+        to the remote's own origin (see the module's docstring)."""
+        url, session = self._url(key), self._session()
+        for _ in range(MAX_REDIRECTS + 1):
+            r = session.request(method, url, timeout=self.timeout, stream=stream,
+                                allow_redirects=False)
+            location = r.headers.get("Location")
+            if r.status_code not in REDIRECTS or not location:
+                return r
+            r.close()
+            url = urljoin(url, location)
+            session = self._session_for(url)
+        raise RemoteError(f"remote '{self.name}' ({self.where}) redirected more than "
+                          f"{MAX_REDIRECTS} times for '{key}'.")
+
+    def _session_for(self, url: str):
+        target = origin(url)
+        if target == self.origin:
+            return self._session()
+        if target is None:
+            raise RemoteError(f"remote '{self.name}' ({self.where}) redirected to an address "
+                              "that is not http(s); lode does not follow it.")
+        if self.origin[0] == "https" and target[0] == "http":
+            raise RemoteError(f"remote '{self.name}' ({self.where}) redirected from https to "
+                              f"plain {show_origin(target)}; lode does not follow a redirect "
+                              "that drops TLS.", "Ask the server's owner to keep its "
+                              "redirects on https.")
+        return self._bare()
 
     def _url(self, key: str) -> str:
         return f"{self.base}/{quote(key, safe='/')}"
@@ -224,14 +297,13 @@ class HTTPRemote(Remote):
         return self._head(key)
 
     def _head(self, key: str) -> bool:
-        session, url = self._session(), self._url(key)
         doing = f"checking '{key}'"
         with self._network(doing):
-            with session.head(url, timeout=self.timeout, allow_redirects=True) as r:
+            with self._fetch("HEAD", key, stream=False) as r:
                 if r.status_code not in (405, 501):
                     return self._present(r, key, doing)
             # a server without HEAD: start a GET and drop it after the status line
-            with session.get(url, timeout=self.timeout, stream=True) as r:
+            with self._fetch("GET", key, stream=True) as r:
                 return self._present(r, key, doing)
 
     def _present(self, r, key: str, doing: str) -> bool:
@@ -268,8 +340,7 @@ class HTTPRemote(Remote):
         doing = f"downloading '{key}'"
         try:
             with self._network(doing):
-                with self._session().get(self._url(key), timeout=self.timeout,
-                                         stream=True) as r:
+                with self._fetch("GET", key, stream=True) as r:
                     self._check(r, key, doing)
                     with open(local_path, "wb") as f:
                         for chunk in r.iter_content(CHUNK):
@@ -284,7 +355,7 @@ class HTTPRemote(Remote):
     def read_small(self, key: str) -> bytes | None:
         doing = f"downloading '{key}'"
         with self._network(doing):
-            with self._session().get(self._url(key), timeout=self.timeout, stream=True) as r:
+            with self._fetch("GET", key, stream=True) as r:
                 self._check(r, key, doing)
                 size = r.headers.get("Content-Length", "")
                 if not size.isdigit() or int(size) >= SMALL:
@@ -308,6 +379,26 @@ class HTTPRemote(Remote):
             pool.shutdown(wait=True, cancel_futures=True)
         for session in sessions:
             session.close()
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, the port made explicit; None for any other
+    URL, or one whose port cannot be read."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
+def show_origin(target: tuple[str, str, int]) -> str:
+    scheme, host, port = target
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{port}"
 
 
 class _Busy(TransientError):
