@@ -10,6 +10,14 @@ A failed stage's downstream tasks are Omitted; since the merge task is the DAG's
 and has not run yet, Argo keeps starting every task whose `depends` holds, so the
 independent stages run whatever failFast says (`-k` sets it false, for clarity).
 
+No value of the project reaches the workflow as template syntax: Argo evaluates `{{...}}`
+(and `{{=...}}` expressions) in every string of a template, a second time in the values
+it substitutes, and has no escape for it; Kubernetes expands `$(VAR)` in a container's
+command and args from its environment, which holds the remote's credentials. So a stage
+address (its dvc.yaml's directory and its name), the repository URL, a branch, the image,
+the secret's or the recipe's name holding `{{` or `$(` is refused (`check_plan`), naming
+it, before anything is written.
+
 hera is imported inside `build` only: `hera.workflows` costs 0.6 s and registers PyYAML
 representers for the whole process (so nothing here dumps lode's own files with PyYAML).
 """
@@ -231,6 +239,36 @@ def plan_export(repo, options: Options) -> ArgoPlan:
                     merge_env=env + merge_env, tasks=tasks, force=force)
 
 
+# Argo's template syntax (no escape exists), and Kubernetes' `$(VAR)` expansion
+_TEMPLATED = ("{{", "$(")
+
+
+def check_literal(value: str, what: str) -> str:
+    """`value` unchanged, or ExportError when Argo or Kubernetes would read it as syntax."""
+    found = next((t for t in _TEMPLATED if t in value), None)
+    if found is not None:
+        reader = "Argo would evaluate it as a template expression" if found == "{{" else \
+            "Kubernetes would expand it from the container's environment"
+        raise ExportError(f"{what} {value!r} holds '{found}': {reader}, and there is no way "
+                          "to escape it.", "Rename it without that sequence.")
+    return value
+
+
+def check_plan(plan: ArgoPlan) -> None:
+    """Every project value the workflow's strings will hold, checked by check_literal."""
+    values = [(plan.repo_url, "the repository URL"), (plan.image, "the image"),
+              (plan.secret, "the secret name"), (plan.name, "the workflow name")]
+    values += [(v, w) for v, w in ((plan.rev, "the revision"), (plan.branch, "the branch"),
+                                   (plan.recipe, "the recipe name"),
+                                   (plan.cron, "the schedule")) if v]
+    for t in plan.tasks:
+        values.append((t.address, "the stage"))
+        for kind in (t.resources or {}).values():
+            values += [(str(v), f"a resource of stage {t.address!r}") for v in kind.values()]
+    for value, what in values:
+        check_literal(str(value), what)
+
+
 def _ref(expression: str) -> str:
     """An Argo template expression: `{{expression}}`."""
     return "{{" + expression + "}}"
@@ -242,6 +280,7 @@ def _result(task: str) -> str:
 
 def build(plan: ArgoPlan):
     """The hera Workflow or CronWorkflow (`.to_yaml()`, `.to_dict()`)."""
+    check_plan(plan)  # before hera: nothing is built from a value Argo would evaluate
     from hera.workflows import DAG, Container, CronWorkflow, Parameter, SecretEnv, Workflow
     from hera.workflows.models import ResourceRequirements
 

@@ -1,4 +1,4 @@
-"""Scheduled retraining: one entry in the user's crontab per (project, recipe).
+r"""Scheduled retraining: one entry in the user's crontab per (project, recipe).
 
 The entry starts the detached runner with `--scheduled` from the project root, with the
 interpreter lode runs under now (and its directory first on PATH, so stage commands find
@@ -8,6 +8,14 @@ tags it with the project root and the recipe, so it is found again to replace or
 python-crontab validates the expression, but the crontab text is edited line by line: its
 parser rewrites lines it reads ("0 0 1 1 *" comes back as "@yearly", runs of spaces
 collapse), and the other entries of the crontab must stay exactly as their owners wrote them.
+
+What cron runs is exactly what was meant: every value is shell-quoted, and cron's own
+rewriting of the line is made harmless. Cron ends the command at the first `%` not escaped
+by a backslash (the rest becomes its stdin), and cron implementations disagree about a
+backslash before another backslash (kept as two, or read as one escaped), so no
+escaping of a backslash means the same to every cron: a `%` is written `\%`, and a path,
+interpreter or recipe name with a backslash, a newline or another control character is
+refused. Without other backslashes on the line, each `\%` reads back as exactly `%`.
 """
 
 from __future__ import annotations
@@ -38,6 +46,16 @@ class Entry(NamedTuple):
 def cron_escape(text: str) -> str:
     # cron turns an unescaped % into a newline (the rest becomes the command's stdin)
     return text.replace("%", "\\%")
+
+
+def check_schedulable(what: str, value: str) -> None:
+    """ScheduleError for a value cron cannot carry unchanged (see the module's docstring)."""
+    bad = next((c for c in value if c == "\\" or ord(c) < 32 or ord(c) == 127
+                or c in "\x85\u2028\u2029"), None)
+    if bad is not None:
+        shown = "a backslash" if bad == "\\" else f"the control character {bad!r}"
+        raise ScheduleError(f"{what} {value!r} holds {shown}, which a crontab line cannot "
+                            "carry unchanged; it cannot be scheduled.")
 
 
 def entry_tag(root: str, recipe: str) -> str:
@@ -72,8 +90,9 @@ def cron_command(root: str, python: str, recipe: str, runs_dir: str) -> str:
 
 
 def cron_line(when: str, root: str, python: str, recipe: str, runs_dir: str) -> str:
-    if "\n" in root + recipe:
-        raise ScheduleError("a project path or recipe name with a newline cannot be scheduled.")
+    for what, value in (("the project path", root), ("the recipe name", recipe),
+                        ("the interpreter path", python), ("the runs directory", runs_dir)):
+        check_schedulable(what, value)
     command = cron_command(root, python, recipe, runs_dir)
     return f"{when} {cron_escape(command)} # {cron_escape(entry_tag(root, recipe))}"
 
