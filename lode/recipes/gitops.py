@@ -92,7 +92,10 @@ def commit_paths(repo, paths: list[str], message: str) -> str:
     """Stage and commit exactly `paths` (other staged changes stay staged, out of this
     commit); the new commit's sha."""
     run_git(repo, "add", "--", *paths)
-    run_git(repo, "commit", "-q", "-m", message, "--only", "--", *paths)
+    # whitespace cleanup whatever commit.cleanup says: no line of the message is dropped
+    # (as `#` lines would be under strip) and none is taken as the end of it (scissors)
+    run_git(repo, "commit", "-q", "--cleanup=whitespace", "-m", message, "--only", "--",
+            *paths)
     return repo.head.commit.hexsha
 
 
