@@ -77,6 +77,8 @@ def _name_problem(key: object) -> str | None:
     """Why DVC refuses a key of `stages:` as a stage name (None: it accepts it). DVC takes
     any other string: '@' joins a foreach/matrix group to its keys, so a plain name with
     it is never found again."""
+    if key is None:
+        return "a stage name is null (an empty key)"
     if not isinstance(key, str):
         return f"the stage name {key!r} is not a string (quote it)"
     if not key:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from lode.pipeline.dodo import _lock, _repo
 from lode.pipeline.tasks import doit_task_name
 from lode.recipes.spec import Recipe
+from lode.recipes.tasks import RecipeTasks
 
 REGISTERED: dict[str, Recipe] = {}
 # A placeholder no stage's doit task can be called (theirs never hold a ':' after a part
@@ -22,6 +23,7 @@ REGISTERED: dict[str, Recipe] = {}
 # `doit list`.
 NO_RECIPES = "_lode:no_recipes"
 _run_id: list[str] = []  # set by `lode run` for the run it starts
+_made: list[RecipeTasks] = []  # the task makers doit used, for `lode run` to check
 
 
 def recipe(name: str, desc: str = "", targets: list[str] | None = None, force: bool = False,
@@ -54,7 +56,6 @@ def task_recipes():
     from doit.exceptions import InvalidDodoFile
 
     from lode.errors import LodeError
-    from lode.recipes.tasks import RecipeTasks
 
     try:
         recipes = all_recipes()
@@ -65,7 +66,16 @@ def task_recipes():
         yield {"basename": NO_RECIPES, "actions": [], "doc": "no recipes.yaml yet"}
         return
     tasks = RecipeTasks(_repo, recipes, lock=_lock, run_id=_run_id[0] if _run_id else None)
+    _made[:] = [tasks]
     yield from tasks.task_dicts()
+
+
+def steps_not_run(name: str) -> list[str] | None:
+    """The steps of recipe `name` that the last doit run in this process did not bring to
+    success; None when doit never loaded the recipes."""
+    if not _made or name not in _made[0].recipes:
+        return None
+    return _made[0].not_run(_made[0].recipes[name])
 
 
 def _check_names(recipes: dict[str, Recipe]) -> None:

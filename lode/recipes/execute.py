@@ -76,7 +76,16 @@ def run_recipe(repo, name: str, doit_args: list[str] | None = None,
     if stray:  # doit would take it for one more task to run
         raise RecipeError(f"'{stray[0]}' is not a doit option; run one recipe at a time, "
                           f"with doit's options after '--' (e.g. lode run {name} -- -v 2).")
-    return DoitMain(ModuleTaskLoader(namespace), config_filenames=()).run(["run", *args, name])
+    if name.startswith("-"):  # doit would read it as an option
+        raise RecipeError(f"recipe '{name}' cannot be run: a name that starts with '-' is "
+                          "an option to doit; rename it.")
+    code = DoitMain(ModuleTaskLoader(namespace), config_filenames=()).run(["run", *args, name])
+    missing = dodo.steps_not_run(name)
+    if code == 0 and missing:  # doit skipped steps it has marked ignored, and said 0
+        raise RecipeError(f"recipe '{name}' did not run to its end: doit did not run its "
+                          f"step '{missing[0]}' (marked with 'doit ignore'?).",
+                          f"Clear the mark with 'doit forget {name}:{missing[0]}'.")
+    return code
 
 
 def run_post(repo, name: str, stages: dict[str, str]) -> list[str]:

@@ -19,6 +19,9 @@ class RecipeTasks:
         self.repo, self.recipes, self._lock = repo, recipes, lock
         self.run_id = run_id
         self._contexts: dict[str, RunContext] = {}
+        # the steps that ran to success, per recipe: doit skips a step it has marked
+        # ignored (`doit ignore`) and the ones after it, and still exits 0
+        self.done: dict[str, list[str]] = {}
 
     def context(self, recipe: Recipe) -> RunContext:
         """One per recipe and process, made when its first step runs (that is when the
@@ -56,12 +59,18 @@ class RecipeTasks:
                 return TaskFailed(ctx.error)
             return TaskError(ctx.error, e)  # doit prints the traceback: a bug to report
         ctx.steps.append([step.name, "ok"])
+        self.done.setdefault(recipe.name, []).append(step.name)
         emit(f"   {line} ({time.monotonic() - started:.1f} s)")
         if step.name == recipe.steps[-1].name:  # `steps` is built anew on each call
             commit = f"; commit {ctx.commit[:8]}" if ctx.commit else ""
             emit(f"{recipe.name} succeeded in {time.monotonic() - ctx.started:.1f} s{commit}.")
             self._finish(recipe)
         return None
+
+    def not_run(self, recipe: Recipe) -> list[str]:
+        """The recipe's steps that did not run to success in this process, in order."""
+        done = set(self.done.get(recipe.name, []))
+        return [s.name for s in recipe.steps if s.name not in done]
 
     def _failed(self, ctx: RunContext, step: Step, error: str) -> None:
         from lode.recipes.steps import send
