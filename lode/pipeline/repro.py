@@ -13,8 +13,9 @@ from lode.pipeline.tasks import Listener, Plan, doit_config
 
 
 class ReproResult:
-    """Each stage's outcome ("ran", "restored", "skipped", "frozen", "failed") and the
-    files a commit should take. (Not a dataclass: importing dataclasses costs 12 ms.)"""
+    """Each stage's outcome ("ran", "restored", "skipped", "frozen", "failed", "not run":
+    after a failure) and the files a commit should take. (Not a dataclass: importing
+    dataclasses costs 12 ms.)"""
 
     def __init__(self, outcomes: dict[Stage, str]) -> None:
         self.outcomes = outcomes
