@@ -92,8 +92,8 @@ def sbatch_argv(job: Job, spool: str, python: str, options: dict[str, str],
                 depends_on: list[str], upstream_files: list[str]) -> list[str]:
     """The whole `sbatch` command for one job (depends_on: Slurm ids still to wait for)."""
     log, result = spool_paths(spool, job.name)
-    argv = ["sbatch", "--parsable", f"--job-name=lode-{job.name}", f"--output={log}",
-            f"--chdir={spool}"]
+    argv = ["sbatch", "--parsable", f"--job-name=lode-{job.name}",
+            f"--output={output_pattern(log)}", f"--chdir={spool}"]
     if depends_on:
         argv += [f"--dependency=afterok:{':'.join(depends_on)}", "--kill-on-invalid-dep=yes"]
     argv += resource_args(job.resources, job.stage)
@@ -103,6 +103,22 @@ def sbatch_argv(job: Job, spool: str, python: str, options: dict[str, str],
     argv += shlex.split(options.get("sbatch_args", ""))
     command = [python, *job.argv(result=result, upstream_files=upstream_files)]
     return [*argv, "--wrap", shlex.join(command)]
+
+
+def output_pattern(path: str) -> str:
+    """`path` as sbatch's --output reads it: a filename pattern, where `%j`, `%x` ... are
+    replaced and `%%` is `%` (a spool directory with a `%` in its name must stay itself).
+    A backslash turns the pattern off and is dropped by Slurm, with no escape for it: such
+    a path is refused."""
+    check_spool(path)
+    return path.replace("%", "%%")
+
+
+def check_spool(path: str) -> None:
+    if "\\" in path:
+        raise ExecutorError(f"the spool directory {path!r} holds a backslash, which Slurm "
+                            "drops from a job's output path.", "Set executor.spool to a "
+                            "directory without one.")
 
 
 def spool_paths(spool: str, name: str) -> tuple[str, str]:
@@ -231,6 +247,7 @@ class SlurmExecutor(Executor):
     def __init__(self, options: dict[str, str], workdir: str) -> None:
         super().__init__(options, workdir)
         self.spool = os.path.abspath(options.get("spool") or workdir)
+        check_spool(self.spool)
         self.python = options.get("python") or sys.executable
         self._jobs: dict[str, Job] = {}
         self._failed: set[str] = set()  # ids that ended without success
