@@ -195,7 +195,6 @@ class HTTPRemote(Remote):
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.verify = self.verify
-        session.max_redirects = 0  # never followed by requests itself: see _fetch
         with self._lock:
             self._sessions.append(session)
         return session
