@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--local", action="store_true", help="use .dvc/config.local (git-ignored)")
     p.add_argument("-u", "--unset", action="store_true", help="remove the option")
     p.add_argument("-l", "--list", action="store_true", help="list all options")
+    p.add_argument("--show-secrets", action="store_true",
+                   help="print secret values in --list instead of ***")
     p.add_argument("name", nargs="?", help="SECTION.OPTION, e.g. cache.type")
     p.add_argument("value", nargs="?")
 

@@ -45,7 +45,7 @@ def test_dvc_accepts_and_keeps_notifier_settings(lode, dvc, git_repo, tmp_path, 
     local = (git_repo / ".dvc" / "config.local").read_text()
     assert f"notifier.slack.url = {URL}" in local and "remote = x" in local, local
 
-    listed = lode("config", "-l", cwd=git_repo).stdout.splitlines()
+    listed = lode("config", "-l", "--show-secrets", cwd=git_repo).stdout.splitlines()
     assert f"notifier.slack.url={URL}" in listed and "notifier.slack.timeout=3" in listed
     assert f"remote.x.url={remote}" in listed and "core.remote=x" in listed
     assert not any(line.startswith("feature.") for line in listed), listed

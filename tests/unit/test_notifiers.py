@@ -417,7 +417,9 @@ def test_lode_config_keeps_webhook_urls_out_of_the_tracked_file(lode, git_repo):
         f"[feature]\n    notifier.slack.url = {HOOK}\n")
     assert settings_for(repo, "slack") == {"timeout": "5", "url": HOOK}
     listed = lode("config", "-l", cwd=git_repo).stdout.splitlines()
-    assert "notifier.slack.timeout=5" in listed and f"notifier.slack.url={HOOK}" in listed
+    assert "notifier.slack.timeout=5" in listed and "notifier.slack.url=***" in listed
+    shown = lode("config", "-l", "--show-secrets", cwd=git_repo).stdout.splitlines()
+    assert f"notifier.slack.url={HOOK}" in shown
     assert lode("config", "notifier.slack.url", cwd=git_repo).stdout == HOOK + "\n"
     lode("config", "--local", "--unset", "notifier.slack.url", cwd=git_repo)
     assert "feature" not in Repo(str(git_repo)).config.level("local")
