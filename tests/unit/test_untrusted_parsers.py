@@ -369,6 +369,7 @@ def test_dvcyaml_yamlish_text(root, text):
     "cmd": "x", "outs": ["${item}"]}}}}, params_doc=None)
 @example(doc={"stages": {"s": {"cmd": "x", "outs": ["${x}"]}}}, params_doc={"x": "/etc"})
 @example(doc={"": None, 0: None}, params_doc=None)  # keys of two types: TypeError in sorted()
+@example(doc={"stages": {"s": {0: None, "x": None}}}, params_doc=None)  # the same in a stage
 @example(doc={"vars": [{"x": b""}], "stages": {"s": {"cmd": "c", "vars": [{}]}}},
          params_doc=None)  # a !!binary value: TypeError copying the context through JSON
 def test_dvcyaml_structures(root, doc, params_doc):
