@@ -6,9 +6,11 @@ setting one without `--local` is refused with how to do it right.
 
 from __future__ import annotations
 
+import json
 import os
 from urllib.parse import urlsplit, urlunsplit
 
+from lode.atomic import write_text_atomic
 from lode.errors import ConfigError
 from lode.remotes import Remote, plugin_for
 
@@ -77,6 +79,7 @@ def add(repo, name: str, url: str, default: bool, local: bool, force: bool) -> N
     if name in _names(cfg) and not force:
         raise ConfigError(f"remote '{name}' exists already.", "Use -f to overwrite it.")
     cfg.set(level, section(name), "url", url)
+    _pin(repo, name, origin(_options(repo, name)))
     if default:
         cfg.set(level, "core", "remote", name)
 
@@ -102,6 +105,9 @@ def modify(repo, name: str, key: str, value: str | None, local: bool) -> None:
             f"{key} ...', or leave it to the environment / the provider's credential chain.",
         )
     repo.config.set("local" if local else "repo", section(name), key, value)
+    if local and is_secret(key, plugin) or key in ("url", "endpointurl"):
+        # the user's own command: the credentials now belong with this host
+        _pin(repo, name, origin(_options(repo, name)))
 
 
 def listing(repo) -> list[tuple[str, str]]:
@@ -129,6 +135,68 @@ def tracked_secrets(repo) -> list[str]:
     return found
 
 
+def _options(repo, name: str) -> dict[str, str]:
+    """A remote's options as DVC merges them: the tracked file's, then config.local's."""
+    return {**repo.config.level("repo").get(section(name), {}),
+            **repo.config.level("local").get(section(name), {})}
+
+
+def origin(options: dict[str, str]) -> str:
+    """Where a remote's requests go: scheme, host and port of its URL (no user-info), and
+    for S3-compatible stores the endpoint too."""
+    url = options.get("url", "")
+    where = url
+    if "://" in url:
+        try:
+            parts = urlsplit(url)
+            where = f"{parts.scheme}://{parts.hostname or ''}:{parts.port or ''}"
+        except ValueError:
+            where = url
+    endpoint = options.get("endpointurl")
+    return f"{where} via {endpoint}" if endpoint else where
+
+
+def _pins_path(repo) -> str:
+    return os.path.join(repo.state_dir, "credential-origins.json")
+
+
+def _pins(repo) -> dict[str, str]:
+    try:
+        with open(_pins_path(repo), encoding="utf-8") as f:
+            pins = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return pins if isinstance(pins, dict) else {}
+
+
+def _pin(repo, name: str, where: str) -> None:
+    pins = _pins(repo)
+    if pins.get(name) != where:
+        os.makedirs(repo.state_dir, exist_ok=True)
+        write_text_atomic(_pins_path(repo), json.dumps({**pins, name: where}, indent=1))
+
+
+def check_credentials_origin(repo, name: str, plugin: type[Remote]) -> None:
+    """Credentials kept in the untracked .dvc/config.local follow a remote's name; the
+    URL may come from the tracked .dvc/config, which any commit can change. The origin
+    the credentials were first used with is remembered, and a commit that moves the
+    remote elsewhere is refused rather than handed the user's credentials."""
+    local = repo.config.level("local").get(section(name), {})
+    if not any(is_secret(k, plugin) for k in local):
+        return
+    where = origin(_options(repo, name))
+    known = _pins(repo).get(name)
+    if known is None:
+        _pin(repo, name, where)
+    elif known != where:
+        raise ConfigError(
+            f"remote '{name}' now points at {where} (from .dvc/config), but its "
+            f"credentials in .dvc/config.local were used with {known}; lode does not send "
+            "them to another host.",
+            f"If the move is yours, confirm it: 'lode remote modify --local {name} url URL'.",
+        )
+
+
 def open_remote(repo, name: str | None = None) -> Remote:
     name = name or repo.config.get("core", "remote")
     if not name:
@@ -136,8 +204,6 @@ def open_remote(repo, name: str | None = None) -> Remote:
             "no remote is configured.", "Add one: 'lode remote add -d NAME URL'."
         )
     plugin = _plugin(repo, name)
-    options: dict[str, str] = {}
-    for level in ("repo", "local"):
-        options.update(repo.config.level(level).get(section(name), {}))
-    options["_config_dir"] = repo.dvc_dir
+    check_credentials_origin(repo, name, plugin)
+    options = {**_options(repo, name), "_config_dir": repo.dvc_dir}
     return plugin(name, options["url"], options)

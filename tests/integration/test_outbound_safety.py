@@ -335,3 +335,31 @@ def test_a_failed_config_command_prints_no_secret(lode, git_repo):
     proc = lode("remote", "modify", "web", "password", SECRET, cwd=git_repo, check=False)
     assert_one_error(proc)
     assert_quiet(proc)
+
+
+def test_a_commit_moving_the_remote_elsewhere_gets_no_local_credential(lode, git, project,
+                                                                       other, tmp_path):
+    """The credentials live in .dvc/config.local under the remote's name; the URL in the
+    tracked .dvc/config, which a teammate's commit can change. lode remembers the origin
+    the credentials were used with and refuses to hand them to another one."""
+    home = Origin(tmp_path / "home")
+    try:
+        configure(lode, project, home.url + "/store", "custom")
+        publish(project, home.root / "store")
+        publish(project, other.root / "store")
+        wipe(project)
+        lode("pull", cwd=project)  # first use: the credentials belong with `home`
+        assert all(h.get("X-Token") == SECRET for _, _, h in home.log)
+        config = project / ".dvc" / "config"
+        config.write_text(config.read_text().replace(home.url, other.url))  # the commit
+        wipe(project)
+        proc = lode("pull", cwd=project, check=False)
+        line = assert_one_error(proc)
+        assert "remote 'web' now points at" in line and other.url.split("//")[1] in line, line
+        assert_quiet(proc)
+        assert other.log == []  # not even asked
+        lode("remote", "modify", "--local", "web", "url", other.url + "/store", cwd=project)
+        lode("pull", cwd=project)  # the user's own confirmation moves the credentials
+        assert all(h.get("X-Token") == SECRET for _, _, h in other.log)
+    finally:
+        home.stop()
