@@ -55,7 +55,7 @@ def load(path: str, root: str, read=params.read_file) -> tuple[list[Stage], dict
         return [], {}
     if not isinstance(doc, dict):
         raise DvcfileError(f"{where} must be a mapping with a 'stages' section.")
-    unknown = sorted(set(doc) - _TOP_KEYS)
+    unknown = sorted(map(str, set(doc) - _TOP_KEYS))
     if unknown:
         raise DvcfileError(f"{where}: unknown top-level key '{unknown[0]}'.")
     stages = doc.get("stages") or {}
@@ -92,6 +92,16 @@ def _confine(stage: Stage, root: str, where: str) -> None:
     for dep in stage.deps:
         if "\x00" in dep:
             raise UnsafePathError(f"{here}: the dependency {dep[:80]!r} holds a NUL byte.")
+
+
+def _copy(context: dict, where: str) -> dict:
+    """A private copy to merge a stage's vars into; vars are data (a `!!binary` or other
+    tagged value is refused, as DVC's schema refuses it)."""
+    try:
+        return json.loads(json.dumps(context))
+    except (TypeError, ValueError):
+        raise DvcfileError(f"{where}: vars may hold text, numbers, lists and mappings "
+                           "only.") from None
 
 
 def _global_context(vars_: Any, base: str, where: str, read) -> dict:
@@ -169,14 +179,14 @@ def _stage(name: str, body: Any, context: dict, base: str, path: str, where: str
            ) -> Stage:
     if not isinstance(body, dict):
         raise DvcfileError(f"{where}: stage '{name}' must be a mapping.")
-    unknown = sorted(set(body) - _STAGE_KEYS)
+    unknown = sorted(map(str, set(body) - _STAGE_KEYS))
     if unknown:
         raise DvcfileError(
             f"{where}: stage '{name}' has an unknown field '{unknown[0]}'.",
             f"Valid fields: {', '.join(sorted(_STAGE_KEYS))}.",
         )
     if body.get("vars"):
-        context = json.loads(json.dumps(context))  # a private copy to merge into
+        context = _copy(context, f"{where}: stage '{name}' vars")
         _load_vars(context, body["vars"], base, f"{where}: stage '{name}' vars", read)
     try:
         body = {k: interpolate.resolve(v, context, k) for k, v in body.items() if k != "vars"}
