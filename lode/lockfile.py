@@ -101,14 +101,10 @@ class Lockfile:
         except (OSError, UnicodeDecodeError) as e:
             raise LockfileError(f"cannot read {self.where}: {e}.") from None
         try:
-            doc = yamlio.loads(text)
-        except Exception as e:
-            mark = getattr(e, "problem_mark", None)
-            line = f" at line {mark.line + 1}" if mark else ""
-            raise LockfileError(
-                f"{self.where} is not valid YAML{line}.",
-                "Fix it, or delete it and rerun 'lode repro'.",
-            ) from None
+            doc = yamlio.loads(text, self.where)
+        except yamlio.YamlError as e:
+            raise LockfileError(e.message, "Fix it, or delete it and rerun 'lode repro'."
+                                ) from None
         if doc is None:
             return
         if not isinstance(doc, dict) or str(doc.get("schema")) != SCHEMA:

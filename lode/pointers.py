@@ -242,13 +242,11 @@ def load(path: str, root: str) -> Pointer:
     except UnicodeDecodeError as e:
         raise PointerError(f"{where} is not UTF-8 text.") from e
     doc = _fast_parse(text)
-    try:
-        if doc is None:
-            doc = yamlio.loads(text)
-    except Exception as e:  # yaml.YAMLError; mark gives the line
-        mark = getattr(e, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise PointerError(f"{where} is not valid YAML{line}.") from e
+    if doc is None:
+        try:
+            doc = yamlio.loads(text, where)
+        except yamlio.YamlError as e:
+            raise PointerError(e.message) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("outs"), list) or not doc["outs"]:
         raise PointerError(f"{where} is malformed: it needs a non-empty 'outs' list.")
     outs = [Out.from_dict(d, where) for d in doc["outs"]]

@@ -50,6 +50,7 @@ def load(path: str, root: str, read=params.read_file) -> tuple[list[Stage], dict
     """The stages of the dvc.yaml at absolute `path`, and its top-level document. `read`
     returns a file's text or None (a Git revision's reader reads history instead)."""
     where = os.path.relpath(path, root)
+    read = _confined(read, root, where)
     doc = read_yaml(path, where, read)
     if doc is None:
         return [], {}
@@ -92,6 +93,22 @@ def _confine(stage: Stage, root: str, where: str) -> None:
     for dep in stage.deps:
         if "\x00" in dep:
             raise UnsafePathError(f"{here}: the dependency {dep[:80]!r} holds a NUL byte.")
+
+
+def _confined(read, root: str, where: str):
+    """`read` for the files a dvc.yaml loads (params.yaml, `vars` files) that refuses one
+    outside the repository, by name or through a link: their values reach `cmd` and
+    dvc.lock, which a recipe commits and pushes (`vars: [~/.config/gh/hosts.yml]`)."""
+    real_root = os.path.realpath(root)
+
+    def reader(path: str):
+        real = os.path.realpath(path)
+        if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+            raise UnsafePathError(f"{where}: '{os.path.relpath(path, root)}' is outside the "
+                                  "repository; lode reads vars and params only from inside.")
+        return read(path)
+
+    return reader
 
 
 def _copy(context: dict, where: str) -> dict:

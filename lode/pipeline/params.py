@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import stat
 from typing import Any
 
 from lode import yamlio
@@ -16,6 +17,25 @@ _MISSING = object()
 
 class ParamsError(LodeError):
     pass
+
+
+_NOT_DATA = object()
+
+
+def _as_data(value: Any) -> Any:
+    """A Python literal as the data a params file holds (tuples become lists), or
+    _NOT_DATA when some part of it has no YAML form in dvc.lock."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_as_data(v) for v in value]
+        return _NOT_DATA if any(v is _NOT_DATA for v in items) else items
+    if isinstance(value, dict):
+        pairs = {k: _as_data(v) for k, v in value.items()}
+        bad = any(v is _NOT_DATA or not isinstance(k, (str, int, float, bool))
+                  for k, v in pairs.items())
+        return _NOT_DATA if bad else pairs
+    return _NOT_DATA
 
 
 def _python(text: str, where: str) -> dict:
@@ -41,6 +61,9 @@ def _python(text: str, where: str) -> dict:
                 lit = ast.literal_eval(value)
             except (ValueError, TypeError, SyntaxError, RecursionError):  # not a literal
                 continue
+            lit = _as_data(lit)
+            if lit is _NOT_DATA:  # a set, bytes, 1j: nothing dvc.lock can record
+                continue
             for t in targets:
                 if isinstance(t, ast.Name):
                     out[t.id] = lit
@@ -49,14 +72,26 @@ def _python(text: str, where: str) -> dict:
     return literals(tree.body)
 
 
+# dvc.yaml, params and vars files are text a person writes; 64 MiB is far past any.
+MAX_BYTES = 64 << 20
+
+
 def read_file(path: str) -> str | None:
     """The text of a workspace file; None when it does not exist. Readers of a Git
     revision pass their own function of the same shape."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a fifo must not block the open
     except FileNotFoundError:
         return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        # A path a dvc.yaml names (`vars: [/dev/zero]`, a fifo) must not read for ever
+        if not stat.S_ISREG(st.st_mode):
+            raise ParamsError(f"{os.path.relpath(path)} is not a regular file.")
+        if st.st_size > MAX_BYTES:
+            raise ParamsError(f"{os.path.relpath(path)} is larger than "
+                              f"{MAX_BYTES >> 20} MiB; lode does not read it as parameters.")
+        data = f.read(MAX_BYTES + 1)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:  # a sentence for every caller (dvc.yaml's too)

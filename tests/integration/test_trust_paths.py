@@ -282,3 +282,17 @@ def test_a_remote_run_cache_key_that_is_a_path_is_ignored(repo, lode, git, tmp_p
     lode("pull", "--run-cache", cwd=repo)
     runs = repo / ".dvc" / "cache" / "runs"
     assert {p.name for p in runs.rglob("*") if p.is_file()} == {entry.name}
+
+
+@pytest.mark.parametrize("vars_", ["../secret.yaml", "/dev/zero", "link.yaml"])
+def test_vars_from_outside_the_repository_never_reach_cmd_or_the_lock(repo, lode, tmp_path,
+                                                                     vars_):
+    (tmp_path / "secret.yaml").write_text("token: hunter2\n")
+    os.symlink(tmp_path / "secret.yaml", repo / "link.yaml")
+    (repo / "dvc.yaml").write_text(json.dumps({"vars": [vars_], "stages": {"s": {
+        "cmd": "echo ${token} > o", "outs": ["o"]}}}))
+    for cmd in (["repro"], ["status"]):
+        proc = lode(*cmd, cwd=repo, check=False)
+        _refused(proc, "outside the repository")
+        assert "hunter2" not in proc.stdout + proc.stderr
+    assert not (repo / "dvc.lock").exists() and not (repo / "o").exists()

@@ -288,3 +288,28 @@ def test_a_full_disk_during_a_copy_is_enospc_naming_the_file(tmp_path, size):
             hashing.copy_with_md5(fsrc.fileno(), fdst.fileno(), size, dst_name="out.bin")
     assert info.value.errno == errno.ENOSPC and info.value.filename == "/dev/full"
     assert named.value.errno == errno.ENOSPC and named.value.filename == "out.bin"
+
+
+def test_python_params_keep_only_what_dvc_lock_can_record(tmp_path):
+    from lode.pipeline import params
+
+    f = tmp_path / "p.py"
+    f.write_text("A = {1, 2}\nB = 1j\nC = (1, 2)\nD = {'x': b'y'}\nE = 3\nF = [None, 'x']\n")
+    assert params.load(str(f), "p.py") == {"C": [1, 2], "E": 3, "F": [None, "x"]}
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "huge"])
+def test_a_params_or_vars_path_that_is_no_small_regular_file_is_refused(tmp_path, kind):
+    from lode.pipeline import params
+
+    path = "/dev/zero"
+    if kind == "fifo":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)  # opening it for reading would block without O_NONBLOCK
+    elif kind == "huge":
+        path = str(tmp_path / "big.yaml")
+        with open(path, "wb") as f:
+            f.truncate(params.MAX_BYTES + 1)
+    with pytest.raises(LodeError) as e:
+        params.read_file(path)
+    assert "regular file" in e.value.message or "larger than" in e.value.message
