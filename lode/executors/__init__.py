@@ -50,7 +50,7 @@ class Job:
     def argv(self, result: str, upstream_files: list[str] | None = None) -> list[str]:
         """`lode stage run` arguments after the interpreter: `python -m lode stage run ...`.
         `upstream_files`: result files of the upstream jobs, which the executor knows."""
-        args = ["-m", "lode", "stage", "run", self.stage, "--rev", self.rev,
+        args = ["-m", "lode", "stage", "run", "--rev", self.rev,
                 "--repo", self.repo_url, "--result", result]
         if self.remote:
             args += ["--remote", self.remote]
@@ -60,7 +60,7 @@ class Job:
             args.append("--force")
         if not self.run_cache:
             args.append("--no-run-cache")
-        return args
+        return [*args, "--", self.stage]  # a stage named '-x' is not an option
 
 
 class Ended:

@@ -307,12 +307,13 @@ def build(plan: ArgoPlan):
     with wf:
         templates = {}
         for t in plan.tasks:
-            args = ["stage", "run", t.address, "--rev", "{{inputs.parameters.rev}}",
+            args = ["stage", "run", "--rev", "{{inputs.parameters.rev}}",
                     "--repo", "{{workflow.parameters.repo}}", "--result", RESULT_FILE]
             for up in t.upstream:
                 args += ["--upstream", _ref(f"inputs.parameters.upstream-{up}")]
             if plan.force:
                 args.append("--force")
+            args += ["--", t.address]  # a stage named '-x' is not an option
             templates[t.name] = Container(
                 name=t.name, image=plan.image, command=["lode"], args=args, env=env(plan.env),
                 inputs=[Parameter(name="rev")]

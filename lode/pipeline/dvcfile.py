@@ -67,12 +67,39 @@ def load(path: str, root: str, read=params.read_file) -> tuple[list[Stage], dict
         context = _global_context(doc.get("vars") or [], base, where, read)
         out: list[Stage] = []
         for name, body in stages.items():
-            out.extend(_expand(str(name), body, context, base, path, where, read))
+            problem = _name_problem(name)
+            if problem:
+                raise DvcfileError(f"{where}: {problem}.")
+            out.extend(_expand(name, body, context, base, path, where, read))
     except interpolate.InterpolationError as e:
         raise DvcfileError(f"{where}: {e.message}") from None
+    seen: set[str] = set()
     for stage in out:
+        group, sep, key = stage.name.partition(GENERATED)
+        if sep and (not key or GENERATED in key):
+            raise DvcfileError(
+                f"{where}: stage '{group}' generates the name '{stage.name}'; a foreach or "
+                f"matrix key must be non-empty and without '{GENERATED}'.")
+        if stage.name in seen:
+            raise DvcfileError(f"{where}: stage '{stage.name}' is declared twice.")
+        seen.add(stage.name)
         _confine(stage, root, where)
     return out, doc
+
+
+def _name_problem(key: object) -> str | None:
+    """Why DVC refuses a key of `stages:` as a stage name (None: it accepts it). DVC takes
+    any other string: '@' joins a foreach/matrix group to its keys, so a plain name with
+    it is never found again."""
+    if key is None:
+        return "a stage name is null (an empty key)"
+    if not isinstance(key, str):
+        return f"the stage name {key!r} is not a string (quote it)"
+    if not key:
+        return "a stage name is empty"
+    if GENERATED in key:
+        return f"the stage name '{key}' holds '{GENERATED}', which DVC keeps for foreach/matrix"
+    return None
 
 
 _KIND_NAMES = {"outs": "output", "metrics": "metrics file", "plots": "plots file"}

@@ -158,8 +158,21 @@ class Project:
                     chosen.append(s)
         return chosen
 
+    def _split(self, target: str, cwd: str) -> tuple[str, str, str]:
+        """(path, ':', name) of a target. DVC accepts stage names holding ':', so a
+        `dvc.yaml:` prefix is split at, and a whole target naming a stage of ./dvc.yaml
+        is that stage, before the last ':' is taken to separate a path."""
+        marker = target.find(dvcfile.DVCFILE + ":")
+        if marker >= 0:
+            cut = marker + len(dvcfile.DVCFILE)
+            return target[:cut], ":", target[cut + 1:]
+        here = os.path.join(cwd, dvcfile.DVCFILE)
+        if ":" in target and any(s.name == target and s.dvcfile == here for s in self.stages):
+            return "", "", target
+        return target.rpartition(":")
+
     def _target(self, target: str, cwd: str) -> list[Stage]:
-        path, sep, name = target.rpartition(":")
+        path, sep, name = self._split(target, cwd)
         if sep:
             file = os.path.normpath(os.path.join(cwd, path or "."))
             if os.path.basename(file) != dvcfile.DVCFILE:

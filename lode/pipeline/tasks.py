@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from lode.errors import LodeError
-from lode.pipeline.dvcfile import DVCFILE, GENERATED, DvcfileError
+from lode.pipeline.dvcfile import DVCFILE
 from lode.pipeline.run import Runner, StageFailed
 from lode.pipeline.stage import Stage
 from lode.pipeline.state import stage_status
@@ -73,45 +73,6 @@ def doit_task_name(stage: Stage, root: str) -> str:
     return name if rel == DVCFILE else f"{doit_escape(rel)}:{name}"
 
 
-def _name_problem(key: object) -> str | None:
-    """Why DVC refuses a key of `stages:` as a stage name (None: it accepts it). DVC takes
-    any other string: '@' joins a foreach/matrix group to its keys, so a plain name with
-    it is never found again."""
-    if key is None:
-        return "a stage name is null (an empty key)"
-    if not isinstance(key, str):
-        return f"the stage name {key!r} is not a string (quote it)"
-    if not key:
-        return "a stage name is empty"
-    if GENERATED in key:
-        return f"the stage name '{key}' holds '{GENERATED}', which DVC keeps for foreach/matrix"
-    return None
-
-
-def check_stage_names(project) -> None:
-    """Refuse, before anything runs, a stage name DVC would refuse: a key of `stages:`
-    that is not a non-empty string or that holds '@', a foreach/matrix key that is empty
-    or holds '@', the same name twice."""
-    for path, doc in project.docs.items():
-        where = os.path.relpath(path, project.repo.root)
-        stages = doc.get("stages") if isinstance(doc, dict) else None
-        for key in stages or {}:
-            problem = _name_problem(key)
-            if problem:
-                raise DvcfileError(f"{where}: {problem}.")
-    seen: set[tuple[str, str]] = set()
-    for stage in project.stages:
-        group, sep, key = stage.name.partition(GENERATED)
-        where = os.path.relpath(stage.dvcfile, project.repo.root)
-        if sep and (not key or GENERATED in key):
-            raise DvcfileError(
-                f"{where}: stage '{group}' generates the name '{stage.name}'; a foreach or "
-                f"matrix key must be non-empty and without '{GENERATED}'.")
-        if (stage.dvcfile, stage.name) in seen:
-            raise DvcfileError(f"{where}: stage '{stage.name}' is declared twice.")
-        seen.add((stage.dvcfile, stage.name))
-
-
 class StageCheck:
     """doit `uptodate` entry. Its str() is what `doit info` prints: why the stage runs."""
 
@@ -154,7 +115,6 @@ class Plan:
         self.outcomes: dict[Stage, str] = {}
         self.errors: list[StageFailed] = []
         self._reports: dict[Stage, list] = {}
-        check_stage_names(project)
 
     def task_name(self, stage: Stage) -> str:
         return doit_task_name(stage, self.repo.root)

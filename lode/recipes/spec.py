@@ -128,9 +128,10 @@ def _user_step(raw: dict, where: str) -> Step:
 def build(name: str, body: Any, source: str = RECIPES_FILE) -> Recipe:
     """A Recipe from its mapping; every mistake is one sentence naming where it is."""
     where = _where(source, name)
-    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
-        raise RecipeError(f"{source}: recipe names are letters, digits, - and _ "
-                          f"('{name}' is not).")
+    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum() \
+            or name.startswith("-"):  # doit, lode run and cron would read it as an option
+        raise RecipeError(f"{source}: recipe names are letters, digits, - and _, not starting "
+                          f"with - ('{name}' is not).")
     body = body or {}
     if not isinstance(body, dict):
         raise RecipeError(f"{where}: must be a mapping (desc, targets, force, pre, post).")

@@ -56,7 +56,7 @@ def test_a_stage_address_argo_would_evaluate_is_refused(lode, git, tmp_path, evi
     # the plain one alone still exports, its address as it is
     doc, _ = export(lode, proj, "fit@ok")
     templates, tasks = dag(doc)
-    assert templates["fit-ok"]["container"]["args"][2] == "fit@ok"
+    assert templates["fit-ok"]["container"]["args"][-2:] == ["--", "fit@ok"]
 
 
 @pytest.mark.parametrize(("option", "value", "what"), [

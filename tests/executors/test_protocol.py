@@ -93,7 +93,8 @@ def test_job_argv_and_names():
     job = Job("sub/dvc.yaml:train@1", "train-1", "abc", "/git", remote="s3",
               upstream_results=['{"x": 1}'], force=True, run_cache=False)
     argv = job.argv("/spool/r.json", ["/spool/up.json"])
-    assert argv[:5] == ["-m", "lode", "stage", "run", "sub/dvc.yaml:train@1"]
+    assert argv[:4] == ["-m", "lode", "stage", "run"]
+    assert argv[-2:] == ["--", "sub/dvc.yaml:train@1"]  # last: a name is never an option
     assert argv[argv.index("--remote") + 1] == "s3"
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "--upstream"] == [
         '{"x": 1}', "/spool/up.json"]

@@ -601,7 +601,7 @@ def diamond(tmp_path):
     return _project(tmp_path, {
         "dvc.yaml": DIAMOND,
         "sub/dvc.yaml": _yaml(_stage("report", ["../metrics.json"], ["r.txt"]),
-                              _stage("grp@x"), _stage("grp@y")),
+                              "  grp:\n    foreach: [x, y]\n    do:\n      cmd: echo ${item}\n"),
     })
 
 
