@@ -159,7 +159,7 @@ class ObjectStore:
                 if "reflink" in link_types and self._reflink(src_fd, fd):
                     got = md5_file(src)
                 else:
-                    got, _ = copy_with_md5(src_fd, fd, st.st_size)
+                    got, _ = copy_with_md5(src_fd, fd, st.st_size, dst_name=self.root)
             finally:
                 os.close(fd)
             if self.exists(got):
@@ -318,7 +318,7 @@ class ObjectStore:
             try:  # the open inside the try, as in lode.atomic
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
                 try:
-                    got, _ = copy_with_md5(src, fd, size)
+                    got, _ = copy_with_md5(src, fd, size, dst_name=dest)
                     st = stat_key(os.fstat(fd))
                 finally:
                     os.close(fd)

@@ -45,8 +45,11 @@ class RepoLock:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
         note = f"{os.getpid()} {socket.gethostname()} {' '.join(sys.argv[1:3])}\n"
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, note.encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, note.encode(), 0)
+        except OSError:  # a full disk: the note only names the holder; the flock is held
+            pass
         self.fd = fd
 
     def release(self) -> None:
