@@ -7,6 +7,7 @@ from functools import cached_property
 
 from lode.config import Config
 from lode.errors import NotARepoError, TargetError
+from lode.paths import check_no_links
 
 DVC_DIR = ".dvc"
 
@@ -108,4 +109,5 @@ class Repo:
         first = rel.split(os.sep, 1)[0]
         if first in (".git", DVC_DIR):
             raise TargetError(f"'{target}' is inside {first}/, which lode does not track.")
+        check_no_links(self.root, path)  # as DVC: nothing is added inside a linked directory
         return path

@@ -296,3 +296,11 @@ def test_vars_from_outside_the_repository_never_reach_cmd_or_the_lock(repo, lode
         _refused(proc, "outside the repository")
         assert "hunter2" not in proc.stdout + proc.stderr
     assert not (repo / "dvc.lock").exists() and not (repo / "o").exists()
+
+
+def test_nothing_is_added_or_unprotected_through_a_linked_directory(repo, lode, outside):
+    (outside / "x").write_text("x\n")
+    os.symlink(outside, repo / "link")
+    for cmd in (["add", "link/x"], ["unprotect", "link/x"]):
+        _refused(lode(*cmd, cwd=repo, check=False), "'link'", "symbolic link")
+    assert _files_under(outside) == {"x"}  # no x.dvc, no .gitignore written there
