@@ -272,7 +272,7 @@ def test_odd_stage_names_are_sanitised_and_the_addresses_kept(lode, git, tmp_pat
     doc, path = export(lode, proj, "dvc.yaml", "sub/dvc.yaml")
     admitted(doc, path)
     templates, tasks = dag(doc)
-    addresses = {name: templates[name]["container"]["args"][2]
+    addresses = {name: templates[name]["container"]["args"][-1]
                  for name in tasks if name != "lode-merge"}
     assert addresses == {"prep-data": "prep_data", "train-lr-1": "train@lr_1",
                          "train-big": "train@Big", "lode-merge-2": "lode-merge",
