@@ -51,10 +51,12 @@ def run_task(request: dict, *upstream: dict) -> dict:
 
     base = tempfile.mkdtemp(prefix="lode-", dir=get_worker().local_directory)
     result, log = os.path.join(base, "result.json"), os.path.join(base, "log")
-    argv = [request["python"], *[result if a == RESULT else a for a in request["argv"]],
-            "--workdir", os.path.join(base, "clone")]
+    given = [result if a == RESULT else a for a in request["argv"]]
+    extra = ["--workdir", os.path.join(base, "clone")]
     for doc in upstream:
-        argv += ["--upstream", json.dumps(doc)]
+        extra += ["--upstream", json.dumps(doc)]
+    cut = given.index("--")  # options go before it: the stage's name comes last
+    argv = [request["python"], *given[:cut], *extra, *given[cut:]]
     cancel = Event(request["cancel"])
     try:
         if cancel.is_set():  # queued before the run was cancelled: never start
