@@ -79,7 +79,7 @@ def add(repo, name: str, url: str, default: bool, local: bool, force: bool) -> N
     if name in _names(cfg) and not force:
         raise ConfigError(f"remote '{name}' exists already.", "Use -f to overwrite it.")
     cfg.set(level, section(name), "url", url)
-    _pin(repo, name, origin(_options(repo, name)))
+    _repin(repo, name)
     if default:
         cfg.set(level, "core", "remote", name)
 
@@ -106,8 +106,7 @@ def modify(repo, name: str, key: str, value: str | None, local: bool) -> None:
         )
     repo.config.set("local" if local else "repo", section(name), key, value)
     if local and is_secret(key, plugin) or key in ("url", "endpointurl"):
-        # the user's own command: the credentials now belong with this host
-        _pin(repo, name, origin(_options(repo, name)))
+        _repin(repo, name)
 
 
 def listing(repo) -> list[tuple[str, str]]:
@@ -176,13 +175,22 @@ def _pin(repo, name: str, where: str) -> None:
         write_text_atomic(_pins_path(repo), json.dumps({**pins, name: where}, indent=1))
 
 
+def _has_local_secrets(repo, name: str, plugin: type[Remote] | None = None) -> bool:
+    return any(is_secret(k, plugin) for k in repo.config.level("local").get(section(name), {}))
+
+
+def _repin(repo, name: str) -> None:
+    """After the user's own `remote add/modify`: its credentials belong with this host."""
+    if _has_local_secrets(repo, name):
+        _pin(repo, name, origin(_options(repo, name)))
+
+
 def check_credentials_origin(repo, name: str, plugin: type[Remote]) -> None:
     """Credentials kept in the untracked .dvc/config.local follow a remote's name; the
     URL may come from the tracked .dvc/config, which any commit can change. The origin
     the credentials were first used with is remembered, and a commit that moves the
     remote elsewhere is refused rather than handed the user's credentials."""
-    local = repo.config.level("local").get(section(name), {})
-    if not any(is_secret(k, plugin) for k in local):
+    if not _has_local_secrets(repo, name, plugin):
         return
     where = origin(_options(repo, name))
     known = _pins(repo).get(name)

@@ -80,9 +80,9 @@ def test_sbatch_command_line():
         "--cpus-per-task=2", "--mem=300M", "--partition=gpu", "--time=1:00:00",
         "--account=ml", "--qos=high", "--comment", "two words", "--wrap"]
     assert argv[-1] == (
-        "/opt/py/bin/python -m lode stage run sub/dvc.yaml:train --rev " + REV
+        "/opt/py/bin/python -m lode stage run --rev " + REV
         + " --repo file:///srv/repo.git --result /spool/train.json --remote store"
-        " --upstream /spool/a.json --upstream '/spool/b c.json'")
+        " --upstream /spool/a.json --upstream '/spool/b c.json' -- sub/dvc.yaml:train")
     plain = sbatch_argv(make_job("load"), "/s", "python3", {}, [], [])
     assert not any(a.startswith(("--dependency", "--kill-on", "--partition")) for a in plain)
 
@@ -148,8 +148,8 @@ STUB = '''#!{python}
 import json, os, sys, time
 
 args = sys.argv[1:]
-assert args[:4] == ["-m", "lode", "stage", "run"], args
-stage, rest = args[4], args[5:]
+assert args[:4] == ["-m", "lode", "stage", "run"] and args[-2] == "--", args
+stage, rest = args[-1], args[4:-2]
 opts, upstream = {{}}, []
 for flag, value in zip(rest[::2], rest[1::2]):
     if flag == "--upstream":
