@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from lode.errors import LodeError
 from lode.remotes import object_key
 from lode.statcache import StatCache
-from lode.workspace import gc
+from lode.workspace import gc, references
 
 A = "0123456789abcdef0123456789abcdef"
 B = "fedcba9876543210fedcba9876543210"
@@ -19,7 +19,7 @@ B = "fedcba9876543210fedcba9876543210"
 
 def test_pointer_refs_reads_every_output():
     text = f"outs:\n- md5: {A}\n  path: x\n  hash: md5\n- md5: {B}.dir\n  path: d\n"
-    assert gc.pointer_refs(text, "x.dvc") == [(A, False), (B + ".dir", True)]
+    assert references.pointer_refs(text, "x.dvc") == [(A, False), (B + ".dir", True)]
 
 
 @pytest.mark.parametrize("text, problem", [
@@ -36,18 +36,18 @@ def test_pointer_refs_reads_every_output():
 ])
 def test_pointer_refs_refuses_what_it_cannot_read_whole(text, problem):
     with pytest.raises(LodeError, match="x.dvc") as e:
-        gc.pointer_refs(text, "x.dvc")
+        references.pointer_refs(text, "x.dvc")
     assert problem in e.value.message
 
 
 def test_lock_refs_schema_2_and_dvc_1_formats():
     v2 = (f"schema: '2.0'\nstages:\n  train:\n    cmd: c\n    deps:\n    - path: a\n"
           f"      md5: {B}\n    outs:\n    - path: m\n      hash: md5\n      md5: {A}\n")
-    assert gc.lock_refs(v2, "dvc.lock") == [(A, False)]
+    assert references.lock_refs(v2, "dvc.lock") == [(A, False)]
     v1 = f"train:\n  cmd: c\n  outs:\n  - path: m\n    md5: {B}.dir\n"
-    assert gc.lock_refs(v1, "dvc.lock") == [(B + ".dir", True)]
-    assert gc.lock_refs("", "dvc.lock") == []
-    assert gc.lock_refs("schema: '2.0'\n", "dvc.lock") == []
+    assert references.lock_refs(v1, "dvc.lock") == [(B + ".dir", True)]
+    assert references.lock_refs("", "dvc.lock") == []
+    assert references.lock_refs("schema: '2.0'\n", "dvc.lock") == []
 
 
 @pytest.mark.parametrize("text, problem", [
@@ -62,22 +62,22 @@ def test_lock_refs_schema_2_and_dvc_1_formats():
 ])
 def test_lock_refs_refuses_what_it_cannot_read_whole(text, problem):
     with pytest.raises(LodeError, match="dvc.lock") as e:
-        gc.lock_refs(text, "dvc.lock")
+        references.lock_refs(text, "dvc.lock")
     assert problem in e.value.message
 
 
 def test_dvc_yaml_is_checked_and_references_nothing():
-    assert gc.file_refs("dvc.yaml", "stages:\n  s:\n    cmd: x\n", "dvc.yaml") == []
+    assert references.file_refs("dvc.yaml", "stages:\n  s:\n    cmd: x\n", "dvc.yaml") == []
     for bad in ("stages: [\n", "- a\n", "stages: 3\n", ">>>>>>> theirs\n"):
         with pytest.raises(LodeError, match="dvc.yaml"):
-            gc.file_refs("dvc.yaml", bad, "dvc.yaml")
-    assert gc.file_refs("notes.txt", "<<<<<<< anything", "notes.txt") == []
-    assert not gc.is_pointer_name(".dvc") and gc.is_pointer_name("x.dvc")
+            references.file_refs("dvc.yaml", bad, "dvc.yaml")
+    assert references.file_refs("notes.txt", "<<<<<<< anything", "notes.txt") == []
+    assert not references.is_pointer_name(".dvc") and references.is_pointer_name("x.dvc")
 
 
 def test_a_conflict_marker_must_start_its_line():
     text = f"outs:\n- path: 'a <<<<<<< b'\n  md5: {A}\n  desc: |\n    =======\n"
-    assert gc.pointer_refs(text, "x.dvc") == [(A, True)]
+    assert references.pointer_refs(text, "x.dvc") == [(A, True)]
 
 
 @given(st.sampled_from("0123456789abcdef").flatmap(
