@@ -35,6 +35,27 @@ def final_name(tmp: str) -> str:
     return os.path.join(d, m["base"]) if m else tmp
 
 
+def is_tmp_name(name: str) -> bool:
+    """Whether a file name is one `tmp_name` makes."""
+    return _TMP.fullmatch(name) is not None
+
+
+def remove_stale_temps(path: str) -> None:
+    """Delete what a killed writer left beside `path` (its `tmp_name` siblings). Only for
+    a caller holding the repository lock: then no other lode process is writing there,
+    and every such file is a leftover, never someone's data."""
+    d, base = os.path.split(path)
+    prefix = f".{base}."
+    try:
+        names = [n for n in os.listdir(d) if n.startswith(prefix) and n.endswith(".tmp")]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for n in names:
+        m = _TMP.fullmatch(n)
+        if m and m["base"] == base:
+            unlink_quiet(os.path.join(d, n))
+
+
 def name_failure(e: OSError, path: str) -> OSError:
     """`e` naming `path` (relative to here when it is below) if it names no file: a failed
     write (ENOSPC, EIO) is reported by its file descriptor only."""

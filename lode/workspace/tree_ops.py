@@ -10,6 +10,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
+from lode.atomic import is_tmp_name, remove_stale_temps
 from lode.build import Built, file_md5_cached
 from lode.cache import CorruptObject, MissingObject
 from lode.hashing import md5_file
@@ -129,6 +130,9 @@ def plan_dir(
         if want == cur and not (relink and not _is_linked(repo, cur, abspath, st)):
             plan.keep.append((rel, st))
             continue
+        if want is None and is_tmp_name(os.path.basename(rel)):
+            plan.remove.append(abspath)  # a killed checkout's leftover, nobody's data
+            continue
         if not repo.odb.exists(cur):
             plan.lose.append(f"{rel_root}/{rel}")
         if want is None:
@@ -163,6 +167,8 @@ def execute(repo, plan: Plan, link_types: list[str] | None = None) -> None:
             os.unlink(plan.path)
     for p in plan.remove:
         os.unlink(p)
+    if not plan.is_dir:
+        remove_stale_temps(plan.path)  # what a killed run left beside the file
     odb, types = repo.odb, link_types or repo.link_types
     parents = {os.path.dirname(a) for _, a, _ in plan.link}
     for d in sorted(parents):

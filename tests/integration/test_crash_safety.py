@@ -293,3 +293,26 @@ def test_checkout_refuses_to_discard_unsaved_changes(repo, lode, tree):
     lode("checkout", "--force", cwd=repo)
     assert (repo / "data.bin").read_bytes() == b"committed\n"
     assert_clean(lode, repo)
+
+
+def test_checkout_clears_what_a_killed_checkout_left(git_repo, lode):
+    """A checkout killed while copying leaves its temporary sibling (`.NAME.PID-RAND.N.tmp`);
+    the rerun, holding the repository lock, removes it beside a file output and inside a
+    directory output, instead of leaving it untracked or refusing it as unsaved work."""
+    lode("init", cwd=git_repo)
+    (git_repo / "big.bin").write_bytes(b"b" * 1000)
+    (git_repo / "data").mkdir()
+    (git_repo / "data" / "a.txt").write_text("a\n")
+    lode("add", "big.bin", "data", cwd=git_repo)
+    (git_repo / "big.bin").unlink()
+    (git_repo / "data" / "a.txt").unlink()
+    left = [git_repo / ".big.bin.4242-0a1b2c3d.3.tmp",
+            git_repo / "data" / ".a.txt.77-deadbeef.0.tmp"]
+    for p in left:
+        p.write_bytes(b"half")
+    (git_repo / ".big.bin.notes.tmp").write_text("mine")  # not a name lode makes: kept
+    lode("checkout", cwd=git_repo)
+    assert not any(p.exists() for p in left)
+    assert (git_repo / ".big.bin.notes.tmp").read_text() == "mine"
+    assert (git_repo / "big.bin").read_bytes() == b"b" * 1000
+    assert (git_repo / "data" / "a.txt").read_text() == "a\n"
