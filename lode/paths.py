@@ -101,6 +101,12 @@ def confine(root: str, base: str, value: object, where: str, what: str = "path")
     return path
 
 
+def within(path: str, top: str) -> bool:
+    """Whether normalised `path` is `top` or lies below it (by name: callers pass real
+    paths when links must not count)."""
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
 def check_no_links(root: str, path: str, is_dir: bool = False) -> None:
     """Refuse to write at `path` when a directory between `root` and it is a symbolic link
     (or, for a directory output, when `path` itself is one): the write would land wherever

@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from lode.errors import LodeError, UnsafePathError
-from lode.paths import confine
+from lode.paths import confine, within
 from lode.pipeline import interpolate, params
 from lode.pipeline.stage import OutSpec, ParamsSpec, Stage
 
@@ -130,7 +130,7 @@ def _confined(read, root: str, where: str):
 
     def reader(path: str):
         real = os.path.realpath(path)
-        if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        if not within(real, real_root):
             raise UnsafePathError(f"{where}: '{os.path.relpath(path, root)}' is outside the "
                                   "repository; lode reads vars and params only from inside.")
         return read(path)

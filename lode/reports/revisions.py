@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from lode.errors import LodeError, MalformedError, UnsafePathError
+from lode.paths import within
 from lode.pipeline import dvcfile
 from lode.pipeline.stage import OutSpec, Stage
 
@@ -152,19 +153,15 @@ def _lock_stages(text: str | None) -> dict[str, Any]:
     return stages if isinstance(stages, dict) else {}
 
 
-def _inside(path: str, top: str) -> bool:
-    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
-
-
 def _readable(repo, path: str) -> bool:
     if "\x00" in path:
         return False
     real = os.path.realpath(path)
-    if _inside(real, os.path.realpath(repo.cache_dir)):
+    if within(real, os.path.realpath(repo.cache_dir)):
         return True
     root = os.path.realpath(repo.root)
     first = os.path.relpath(real, root).split(os.sep, 1)[0]
-    return _inside(real, root) and first.lower() not in (".git", ".dvc")
+    return within(real, root) and first.lower() not in (".git", ".dvc")
 
 
 class WorkspaceTree(Tree):
