@@ -145,7 +145,7 @@ def split_name(name: str) -> tuple[str, str]:
 
 
 def _check_notifier_option(name: str, key: str) -> None:
-    from lode.notifiers import plugins
+    from lode.plugins.notifier import plugins
 
     plugin = plugins().get(name)
     if plugin is None:
@@ -162,8 +162,8 @@ def _refuse_tracked_secret(section: str, key: str) -> None:
     parts = notifier_key(key) if section == NOTIFIER_SECTION else None
     if not parts:
         return
-    from lode.notifiers import plugins
-    from lode.remotes.config import SecretInConfigError, is_secret
+    from lode.ops.remotes import SecretInConfigError, is_secret
+    from lode.plugins.notifier import plugins
 
     name, option = parts
     plugin = plugins().get(name)

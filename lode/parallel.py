@@ -39,7 +39,7 @@ def parallel_map(
 ) -> list[R]:
     """`[fn(x) for x in items]` with `jobs` workers; `desc` labels the progress bar shown on
     long work. `processes` asks for forked workers (see the module note)."""
-    from lode.hashing import default_jobs
+    from lode.store.hashing import default_jobs
 
     jobs = jobs or default_jobs()
     if len(items) < SERIAL_BELOW:

@@ -69,25 +69,25 @@ class Repo:
         return types
 
     @cached_property
-    def odb(self):  # -> lode.cache.ObjectStore, imported late to keep start-up cheap
-        from lode.cache import ObjectStore
+    def odb(self):  # -> lode.store.objects.ObjectStore, imported late to keep start-up cheap
+        from lode.store.objects import ObjectStore
 
         return ObjectStore(self.cache_dir, self.stat)
 
     @cached_property
-    def stat(self):  # -> lode.statcache.StatCache
-        from lode.statcache import StatCache
+    def stat(self):  # -> lode.store.statcache.StatCache
+        from lode.store.statcache import StatCache
 
         return StatCache(os.path.join(self.state_dir, "stat.db"))
 
     @cached_property
-    def ignore(self):  # -> lode.ignore.Ignore
-        from lode.ignore import Ignore
+    def ignore(self):  # -> lode.store.ignore.Ignore
+        from lode.store.ignore import Ignore
 
         return Ignore(self.root)
 
     def lock(self):
-        from lode.lock import RepoLock
+        from lode.flock import RepoLock
 
         return RepoLock(os.path.join(self.tmp_dir, "lock"))
 

@@ -55,9 +55,9 @@ def _color() -> bool:
 
 def run_compare(args) -> int:
     from lode.cli.output import warn
+    from lode.ops.reports import history, history_render
+    from lode.ops.reports.table import DEFAULT_PRECISION
     from lode.repo import Repo
-    from lode.reports import history, history_render
-    from lode.reports.table import DEFAULT_PRECISION
 
     repo = Repo.find()
     try:

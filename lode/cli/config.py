@@ -15,9 +15,9 @@ import re
 from lode.cli.output import say
 from lode.config import NOTIFIER_SECTION, notifier_key
 from lode.errors import CacheError, ConfigError
-from lode.notifiers import plugins as notifier_plugins
-from lode.remotes import RemoteError, plugin_for
-from lode.remotes.config import MASK, is_secret, redact_url
+from lode.ops.remotes import MASK, is_secret, redact_url
+from lode.plugins.notifier import plugins as notifier_plugins
+from lode.plugins.remote import RemoteError, plugin_for
 from lode.repo import Repo
 
 
@@ -101,7 +101,7 @@ def run_cache(args) -> int:
             with repo.lock():
                 repo.config.set("local" if args.local else "repo", "cache", "dir", args.value)
             return 0
-        from lode.workspace.verify import verify_cache
+        from lode.ops.verify import verify_cache
 
         with repo.lock():
             checked, corrupt = verify_cache(repo)

@@ -25,7 +25,7 @@ def _writer(func):
 
 @_writer
 def run_add(args, repo: Repo) -> int:
-    from lode.workspace.add import add
+    from lode.ops.add import add
 
     results = add(repo, args.targets, scm=repo.scm)
     for r in results:
@@ -39,7 +39,7 @@ def run_add(args, repo: Repo) -> int:
 
 @_writer
 def run_commit(args, repo: Repo) -> int:
-    from lode.workspace.add import commit
+    from lode.ops.add import commit
 
     for r in commit(repo, args.targets or None):
         if r.changed:
@@ -49,7 +49,7 @@ def run_commit(args, repo: Repo) -> int:
 
 @_writer
 def run_checkout(args, repo: Repo) -> int:
-    from lode.workspace.checkout import checkout
+    from lode.ops.checkout import checkout
 
     result = checkout(repo, args.targets or None, force=args.force, relink=args.relink)
     for path in result.added:
@@ -60,9 +60,9 @@ def run_checkout(args, repo: Repo) -> int:
 
 
 def _cloud_status(args, repo: Repo) -> int:
-    from lode.remotes.config import open_remote
-    from lode.remotes.status import cloud_status
-    from lode.remotes.used import collect
+    from lode.ops.cloud_status import cloud_status
+    from lode.ops.remotes import open_remote
+    from lode.ops.used import collect
 
     remote = open_remote(repo, args.remote)
     report = cloud_status(repo, remote, collect(repo, args.targets or None))
@@ -82,7 +82,7 @@ def _warn_secrets(repo: Repo) -> None:
     if repo.config.level("repo") and any(
         s.startswith('remote "') and len(k) > 1 for s, k in repo.config.level("repo").items()
     ):
-        from lode.remotes.config import tracked_secrets
+        from lode.ops.remotes import tracked_secrets
 
         for name in tracked_secrets(repo):
             warn(f"{name} is a secret in the tracked .dvc/config; move it to .dvc/config.local "
@@ -90,7 +90,7 @@ def _warn_secrets(repo: Repo) -> None:
 
 
 def run_status(args) -> int:
-    from lode.workspace.status import status
+    from lode.ops.status import status
 
     repo = Repo.find()
     try:
@@ -131,7 +131,7 @@ def run_status(args) -> int:
 
 @_writer
 def run_unprotect(args, repo: Repo) -> int:
-    from lode.workspace.unprotect import unprotect
+    from lode.ops.unprotect import unprotect
 
     for path in unprotect(repo, args.targets):
         if args.verbose:
@@ -151,7 +151,7 @@ def run_gc(args) -> int:
     import sys
 
     from lode.errors import LodeError
-    from lode.workspace import gc
+    from lode.ops import gc
 
     repo = Repo.find()
     try:
@@ -162,7 +162,7 @@ def run_gc(args) -> int:
             unknown = gc.expand_dirs(repo, refs)
             remote, keys = None, []
             if args.cloud:
-                from lode.remotes.config import open_remote
+                from lode.ops.remotes import open_remote
 
                 remote = open_remote(repo, args.remote)
                 if not remote.capabilities.delete:

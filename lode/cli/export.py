@@ -39,8 +39,9 @@ def configure_export(p: argparse.ArgumentParser) -> None:
 
 
 def run_export(args) -> int:
+    from lode_plugins.exporters import argo
+
     from lode.atomic import write_text_atomic
-    from lode.executors import argo
     from lode.repo import Repo
 
     options = argo.Options(args.targets, image=args.image, cron=args.cron, name=args.name,

@@ -8,7 +8,7 @@ from lode.cli.output import say
 
 def run_init(args) -> int:
     from lode.errors import InitError
-    from lode.workspace.init import init, write_dodo
+    from lode.ops.init import init, write_dodo
 
     if args.template:
         return _run_template(args)
@@ -34,7 +34,7 @@ def run_init(args) -> int:
 
 
 def _run_template(args) -> int:
-    from lode.workspace.template import TemplateError, scaffold
+    from lode.ops.template import TemplateError, scaffold
 
     clashes = [o for o, v in (("--no-scm", args.no_scm), ("--dodo", args.dodo),
                               ("--force", args.force)) if v]
@@ -59,7 +59,7 @@ def _run_template(args) -> int:
 
 
 def run_templates(args) -> int:
-    from lode.workspace.template import templates
+    from lode.ops.template import templates
 
     found = templates()
     width = max((len(t.name) for t in found), default=0)

@@ -11,8 +11,8 @@ from lode.repo import Repo
 
 def _pull_inputs(args, repo, project, stages) -> None:
     from lode.cli.remote import _report
-    from lode.remotes import targeted
-    from lode.remotes.config import open_remote
+    from lode.ops import targeted
+    from lode.ops.remotes import open_remote
 
     remote = open_remote(repo)
     result = targeted.pull(repo, remote, project, stages, remote.capabilities.jobs)
@@ -20,13 +20,13 @@ def _pull_inputs(args, repo, project, stages) -> None:
 
 
 def run_repro(args) -> int:
-    from lode.hashing import default_jobs
-    from lode.pipeline import repro
+    from lode.ops import repro
     from lode.pipeline.events import line_listener
+    from lode.store.hashing import default_jobs
 
     repo = Repo.find()
     try:
-        from lode.executors.coordinate import choose
+        from lode.ops.coordinator import choose
 
         executor = choose(repo, args.executor_opt, args.executor)
         project, stages = repro.plan_stages(

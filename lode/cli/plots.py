@@ -58,8 +58,8 @@ def run_plots(args) -> int:
     import json
 
     from lode.cli.output import say, warn
+    from lode.ops.reports import plots
     from lode.repo import Repo
-    from lode.reports import plots
 
     repo = Repo.find()
     try:
@@ -68,7 +68,7 @@ def run_plots(args) -> int:
             title = "lode plots"
         else:
             if args.pull:
-                from lode.remotes.targeted import fetch_outputs
+                from lode.ops.targeted import fetch_outputs
 
                 for w in fetch_outputs(repo, [*(args.revisions or ["HEAD"]), "workspace"]):
                     warn(w)
@@ -85,7 +85,7 @@ def run_plots(args) -> int:
                       "or the top-level 'plots:'); no page was written.")
             return 0
         from lode.atomic import write_text_atomic
-        from lode.reports.html import escape, page
+        from lode.ops.reports.html import escape, page
 
         body = (f"<header><h1>{escape(title)}</h1><p class='note'>Revisions: "
                 f"{escape(', '.join(report.data['revisions']))}</p></header>"

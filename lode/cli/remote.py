@@ -44,7 +44,7 @@ def configure_transfer(p, pull: bool = False) -> None:
 
 
 def run_remote(args) -> int:
-    from lode.remotes import config as rc
+    from lode.ops import remotes as rc
 
     repo = Repo.find()
     cmd = args.remote_command
@@ -96,9 +96,9 @@ def _report(args, verb: str, result, remote) -> int:
 
 
 def _transfer(args, verb: str) -> int:
-    from lode.remotes import runs
-    from lode.remotes.config import open_remote
-    from lode.remotes.used import collect
+    from lode.ops import runs_transfer as runs
+    from lode.ops.remotes import open_remote
+    from lode.ops.used import collect
 
     repo = Repo.find()
     try:
@@ -109,7 +109,7 @@ def _transfer(args, verb: str) -> int:
         with repo.lock():
             used = collect(repo, args.targets or None)
             if verb == "pushed":
-                from lode.remotes.transfer import push
+                from lode.store.transfer import push
 
                 entries = runs.local_entries(repo, used) if args.run_cache else {}
                 result = push(repo, remote, used, jobs)
@@ -117,14 +117,14 @@ def _transfer(args, verb: str) -> int:
                     runs.count(result, runs.upload_entries(
                         remote, entries, {m for m, _, _ in result.failed}, repo))
             else:
-                from lode.remotes.transfer import fetch
+                from lode.store.transfer import fetch
 
                 got = runs.download_entries(repo, remote, used) if args.run_cache else None
                 result = fetch(repo, remote, used, jobs)
                 if got:
                     runs.count(result, got)
             if verb == "pulled":
-                from lode.workspace.checkout import checkout
+                from lode.ops.checkout import checkout
 
                 try:
                     _report(args, "fetched", result, remote)
@@ -156,8 +156,8 @@ def run_doctor(args) -> int:
     """Findings about the repository's setup, one line each; exit 1 when any is a problem."""
     import os
 
-    from lode import gitignore
-    from lode.remotes.config import listing, tracked_secrets
+    from lode.ops.remotes import listing, tracked_secrets
+    from lode.store import gitignore
 
     repo = Repo.find()
     problems = [
@@ -165,7 +165,7 @@ def run_doctor(args) -> int:
         "--local' and remove it from Git history."
         for name in tracked_secrets(repo)
     ]
-    from lode.notifiers import tracked_secrets as notifier_secrets
+    from lode.plugins.notifier import tracked_secrets as notifier_secrets
 
     # a webhook URL in Git lets anyone who can read the repository post to the channel
     problems += [f"{p[:-1]} and remove it from Git history." for p in notifier_secrets(repo)]

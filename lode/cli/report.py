@@ -28,8 +28,8 @@ def run_report(args) -> int:
 
     from lode.atomic import write_text_atomic
     from lode.cli.output import say, warn
+    from lode.ops.reports.report import build
     from lode.repo import Repo
-    from lode.reports.report import build
 
     repo = Repo.find()
     try:

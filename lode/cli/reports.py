@@ -84,7 +84,7 @@ def _print_report(args, report, table) -> None:
     import json
 
     from lode.cli.output import warn
-    from lode.reports import table as tables
+    from lode.ops.reports import table as tables
 
     if not getattr(args, "quiet", False):
         for w in report.warnings:
@@ -101,9 +101,9 @@ def _print_report(args, report, table) -> None:
 
 
 def run_metrics(args) -> int:
+    from lode.ops.reports import metrics
+    from lode.ops.reports import table as tables
     from lode.repo import Repo
-    from lode.reports import metrics
-    from lode.reports import table as tables
 
     repo = Repo.find()
     precision = args.precision or tables.DEFAULT_PRECISION
@@ -124,9 +124,9 @@ def run_metrics(args) -> int:
 
 
 def run_params(args) -> int:
+    from lode.ops.reports import params
+    from lode.ops.reports import table as tables
     from lode.repo import Repo
-    from lode.reports import params
-    from lode.reports import table as tables
 
     repo = Repo.find()
     try:

@@ -54,7 +54,7 @@ def _run(args) -> int:
     import sys
 
     from lode.atomic import write_text_atomic
-    from lode.executors import protocol
+    from lode.ops import worker as protocol
 
     url = args.repo
     if url is None:
@@ -79,7 +79,7 @@ def _run(args) -> int:
 
 def _merge(args) -> int:
     from lode.cli.output import say
-    from lode.executors import merge
+    from lode.ops import settle as merge
 
     outcome = merge.merge(args.results, repo_url=args.repo, rev=args.rev,
                           branch=args.branch, remote_name=args.remote, recipe=args.recipe,

@@ -6,9 +6,9 @@ import os
 from functools import cached_property
 
 from lode.errors import LodeError, TargetError
-from lode.lockfile import Lockfile
 from lode.pipeline import dvcfile
 from lode.pipeline.stage import Stage
+from lode.store.lockfile import Lockfile
 
 
 class PipelineError(LodeError):
@@ -266,7 +266,7 @@ class Project:
 
 def load_project(repo, pointers: list | None = None) -> Project:
     """Parse every dvc.yaml; a stage's output directories are not searched for more."""
-    from lode.workspace.targets import scan
+    from lode.store.targets import scan
 
     parsed: list[tuple[str, list[Stage], dict]] = []
 

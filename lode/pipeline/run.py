@@ -10,12 +10,12 @@ import os
 import shutil
 import subprocess
 
-from lode import gitignore, lockfile
 from lode.errors import LodeError
 from lode.paths import check_no_links
-from lode.pipeline.runcache import RunCache
 from lode.pipeline.stage import Stage
 from lode.pipeline.state import dep_item, params_values
+from lode.store import gitignore, lockfile
+from lode.store.runcache import RunCache
 
 INPUTS = ("cmd", "deps", "params")  # the part of a lock entry a run starts from
 
@@ -96,7 +96,7 @@ class Runner:
     def place(self, stage: Stage, entry: dict) -> bool:
         """Check the entry's outputs out of the cache over whatever is there (`cache:
         false` ones as copies, the user's to edit); False if one could not be."""
-        from lode.workspace.tree_ops import execute, plan_dir, plan_file
+        from lode.store.materialize import execute, plan_dir, plan_file
 
         specs = {o.path: o for o in stage.outs}
         for rec in entry["outs"]:
@@ -134,8 +134,8 @@ class Runner:
                 raise StageFailed(stage, f"'{cmd}' {why}.")
 
     def commit(self, stage: Stage, inputs: dict) -> dict:
-        from lode.build import build
-        from lode.workspace.tree_ops import link_workspace
+        from lode.store.materialize import link_workspace
+        from lode.store.outputs import build
 
         outs = []
         for spec in stage.outs:
@@ -161,7 +161,7 @@ class Runner:
             self._save_run(stage, entry)
 
     def _save_run(self, stage: Stage, entry: dict) -> None:
-        from lode.build import build
+        from lode.store.outputs import build
 
         for spec in stage.outs:
             if not spec.cache:  # so that a restore can bring it back too

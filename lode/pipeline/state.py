@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from lode import lockfile
 from lode.errors import TargetError
 from lode.pipeline import params as params_mod
 from lode.pipeline.stage import Stage
-from lode.pointers import Out
+from lode.store import lockfile
+from lode.store.pointers import Out
 
 _params_docs: dict[tuple, dict] = {}
 
@@ -52,7 +52,7 @@ def params_values(stage: Stage) -> tuple[dict[str, dict], dict[str, list[str] | 
 
 def dep_item(repo, stage: Stage, path: str) -> dict | None:
     """The lock record of a dependency as it is now; None when it does not exist."""
-    from lode.build import build
+    from lode.store.outputs import build
 
     try:
         built = build(repo, stage.abspath(path))
@@ -106,7 +106,7 @@ def out_record(spec, record: dict | None, where: str) -> Out:
 def stage_status(repo, stage: Stage, entry: dict | None, cwd: str | None = None) -> list:
     """DVC's status list for a stage: {"changed deps": {...}}, {"changed outs": {...}},
     "changed command", "always changed"; empty when up to date."""
-    from lode.workspace.status import out_state
+    from lode.ops.status import out_state
 
     cwd = cwd or os.getcwd()
     entry = entry or {}

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lode.ops.reports.table import compact
 from lode.recipes import RecipeError
-from lode.reports.table import compact
 
 
 def deltas(diff: dict[str, dict]) -> list[dict[str, Any]]:

@@ -49,8 +49,8 @@ def clean_workspace(ctx: RunContext, step: Step) -> str:
 
 
 def _modified_data(repo) -> list[str]:
-    from lode.workspace.status import out_state
-    from lode.workspace.targets import all_pointers
+    from lode.ops.status import out_state
+    from lode.store.targets import all_pointers
 
     found = []
     for pointer in all_pointers(repo):
@@ -62,7 +62,7 @@ def _modified_data(repo) -> list[str]:
 
 
 def _remote(ctx: RunContext, name: str | None):
-    from lode.remotes.config import open_remote
+    from lode.ops.remotes import open_remote
 
     return open_remote(ctx.repo, name)
 
@@ -81,7 +81,7 @@ def _check_transfer(result, verb: str, remote) -> str:
 
 
 def _transfer(ctx: RunContext, step: Step, verb: str) -> str:
-    from lode.remotes import targeted
+    from lode.ops import targeted
 
     move = targeted.pull if verb == "fetched" else targeted.push
     project, stages = ctx.plan(reload=verb == "pushed")  # push: the lock as repro left it
@@ -101,9 +101,9 @@ def pull(ctx: RunContext, step: Step) -> str:
 
 
 def repro(ctx: RunContext, step: Step) -> str:
-    from lode.hashing import default_jobs
-    from lode.pipeline import repro as pipeline
+    from lode.ops import repro as pipeline
     from lode.pipeline.events import line_listener
+    from lode.store.hashing import default_jobs
 
     project, stages = ctx.plan(reload=True)
     if not stages:
@@ -121,7 +121,7 @@ def repro(ctx: RunContext, step: Step) -> str:
 
 def _executor(ctx: RunContext) -> tuple[str, dict[str, str]] | None:
     """The recipe's executor, else the configured one; None for the local runner."""
-    from lode.executors.coordinate import choose
+    from lode.ops.coordinator import choose
 
     name, opts = ctx.recipe.executor or (None, {})
     return choose(ctx.repo, [], name, opts)
@@ -129,8 +129,8 @@ def _executor(ctx: RunContext) -> tuple[str, dict[str, str]] | None:
 
 def _metrics(ctx: RunContext) -> list[dict]:
     """Every metric, as committed at HEAD and as the run left it."""
+    from lode.ops.reports import metrics
     from lode.recipes.message import deltas
-    from lode.reports import metrics
 
     if not ctx.repo.scm:
         return []
@@ -188,9 +188,9 @@ def push(ctx: RunContext, step: Step) -> str:
 def git_push(ctx: RunContext, step: Step) -> str:
     """Publish the commit, but only once every object it names is on the data remote:
     a teammate's `lode pull` of it must never come up short."""
+    from lode.ops import targeted
+    from lode.ops.used import collect
     from lode.recipes import gitops
-    from lode.remotes import targeted
-    from lode.remotes.used import collect
 
     _needs_git(ctx, step)
     where, branch = gitops.push_target(ctx.git, step.options["remote"], step.options["branch"])
@@ -227,7 +227,7 @@ def notify(ctx: RunContext, step: Step) -> str:
 
 def send(ctx: RunContext, step: Step, outcome: str) -> str:
     """Send the run's event; a notifier's failure is a warning, never the run's."""
-    from lode.notifiers import notify as deliver
+    from lode.plugins.notifier import notify as deliver
 
     via = step.options["via"]
     if isinstance(via, str):

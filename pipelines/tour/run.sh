@@ -51,8 +51,8 @@ lode cache verify
 git checkout -q -
 lode checkout
 
-step "a pipeline: the churn model (lode/templates/churn: load -> train -> eval)"
-mkdir churn && cp "$here"/lode/templates/churn/{dvc.yaml,params.yaml,load.py,train.py,eval.py} churn/
+step "a pipeline: the churn model (templates/churn: load -> train -> eval)"
+mkdir churn && cp "$here"/templates/churn/{dvc.yaml,params.yaml,load.py,train.py,eval.py} churn/
 cd churn
 lode repro
 git add -A . && git commit -qm "churn pipeline, first run"

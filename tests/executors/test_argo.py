@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lode_plugins.exporters.argo import k8s_resources, sanitise, task_names
 
-from lode.executors.argo import k8s_resources, sanitise, task_names
 from tests.executors.argo_emulator import (
     ARGO_VERSION,
     hera_models_source,

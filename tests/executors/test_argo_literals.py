@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lode_plugins.exporters.argo import ExportError, check_literal
 
-from lode.executors.argo import ExportError, check_literal
 from tests.executors.test_argo import IMAGE, dag, export, needs_hera, push_new_project
 from tests.integration.pipeline_helpers import assert_one_error, write
 

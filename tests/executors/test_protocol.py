@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from lode.executors import ExecutorError, Job
-from lode.executors.coordinate import _job_name, options
-from lode.executors.merge import _differs
-from lode.executors.protocol import ProtocolError, read_result
+from lode.ops.coordinator import _job_name, options
+from lode.ops.settle import _differs
+from lode.ops.worker import ProtocolError, read_result
 from lode.pipeline.dvcfile import DvcfileError, _resources, mem_mib
+from lode.plugins.executor import ExecutorError, Job
 from tests.executors.conftest import git_out
 
 

@@ -18,9 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from lode.executors import Ended, ExecutorError, Job, load
-from lode.executors.slurm import (
+from lode_plugins.executors.slurm import (
     SlurmExecutor,
     outcome,
     parse_job_id,
@@ -32,6 +30,8 @@ from lode.executors.slurm import (
     sbatch_argv,
     unmet,
 )
+
+from lode.plugins.executor import Ended, ExecutorError, Job, load
 from tests.executors.conftest import WIDE, assert_bad_failed_alone
 from tests.executors.slurm_cluster import slurm_conf  # noqa: F401 - a fixture
 

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from lode_plugins.executors.slurm import SlurmExecutor, output_pattern, sbatch_argv
 
-from lode.executors import ExecutorError, Job
-from lode.executors.slurm import SlurmExecutor, output_pattern, sbatch_argv
+from lode.plugins.executor import ExecutorError, Job
 from tests.executors.slurm_cluster import slurm_conf  # noqa: F401 - a fixture
 from tests.executors.test_slurm import REV, STUB, TrackedSlurm, wait_all
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lode.hashing import SMALL
+from lode.store.hashing import SMALL
 from tests.conftest import init_git_repo
 from tests.integration.test_cli_errors import assert_user_error
 

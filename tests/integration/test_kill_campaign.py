@@ -194,7 +194,7 @@ def build_project(lode, git, base: Path) -> Project:
     lode("remote", "add", "-d", "store", str(proj.remote), cwd=repo)
     make_tree(repo / "data", N_FILES, seed=16, max_size=1024)
     rng = random.Random(3)
-    # just over lode.hashing.SMALL (4 MiB): these go the copy-while-hashing way
+    # just over lode.store.hashing.SMALL (4 MiB): these go the copy-while-hashing way
     (repo / "big1.bin").write_bytes(rng.randbytes(5 << 20))
     (repo / "big2.bin").write_bytes(rng.randbytes(5 << 20))
     proj.save("add")  # before the pipeline exists: a clean status is add's alone

@@ -122,7 +122,7 @@ def test_a_malformed_dvcignore_stops_add_before_anything_is_cached(repo, lode):
 
 @pytest.mark.parametrize("name,data,says", [
     ("dvc.yaml", DVC_YAML.replace("    params:", "    cmd: again\n    params:"), "duplicate key"),
-    # lode.lockfile names the line only
+    # lode.store.lockfile names the line only
     ("dvc.lock", "schema: '2.0'\nstages:\n  s:\n    cmd: a\n    cmd: b\n", "line 5"),
     ("params.yaml", "a: 1\na: 2\n", "duplicate key"),
 ], ids=["dvc.yaml", "dvc.lock", "params.yaml"])

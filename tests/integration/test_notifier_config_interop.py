@@ -17,7 +17,7 @@ URL = "http://127.0.0.1:9/x"
 
 SETTINGS = """
 import json
-from lode.notifiers import settings_for, tracked_secrets
+from lode.plugins.notifier import settings_for, tracked_secrets
 from lode.repo import Repo
 repo = Repo.find()
 print(json.dumps({"slack": settings_for(repo, "slack"), "problems": tracked_secrets(repo)}))

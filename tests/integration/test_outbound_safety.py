@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from lode.notifiers import notify
+from lode.plugins.notifier import notify
 from tests.integration.pipeline_helpers import assert_one_error
 
 SECRET = "s3cret-T0ken-value"

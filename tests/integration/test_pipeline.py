@@ -4,7 +4,7 @@ afterwards, and how bad pipelines are refused.
 
 Most pipelines are small shell stages whose commands append their name to a run log
 outside the repository (`echo a >> LOG`), so a test sees exactly which commands ran. A
-few tests run the churn demo (lode/templates/churn, scikit-learn) end to end.
+few tests run the churn demo (templates/churn, scikit-learn) end to end.
 """
 
 from __future__ import annotations

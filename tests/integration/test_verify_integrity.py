@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-BIG = 5 << 20  # above lode.hashing.SMALL: checkout copies it and records a trusted row
+BIG = 5 << 20  # above lode.store.hashing.SMALL: checkout copies it and records a trusted row
 
 
 def md5(data: bytes) -> str:

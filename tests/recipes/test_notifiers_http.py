@@ -9,10 +9,10 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from lode_plugins.notifiers.slack import slack_payload
 
 from lode import __version__
-from lode.notifiers import notify
-from lode.notifiers.slack import slack_payload
+from lode.plugins.notifier import notify
 from lode.repo import Repo
 
 from .conftest import WEBHOOK_PATH

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lode.hashing import SMALL
-from lode.remotes import RemoteError, RemoteMissing, object_key, plugin_for
+from lode.plugins.remote import RemoteError, RemoteMissing, object_key, plugin_for
+from lode.store.hashing import SMALL
 
 from .http_server import HTTPTestServer
 

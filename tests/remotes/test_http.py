@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from lode_plugins.remotes.http import HTTPRemote
 
-from lode.remotes import RemoteError, RemoteMissing, TransientError, object_key, plugin_for
-from lode.remotes.http import HTTPRemote
+from lode.plugins.remote import RemoteError, RemoteMissing, TransientError, object_key, plugin_for
 
 from .http_server import HTTPTestServer
 
@@ -232,7 +232,7 @@ def test_options_and_secrets(tmp_path):
 def test_registered_and_lazy():
     assert plugin_for("https://example.org/store") is HTTPRemote
     # CLI start-up is measured: importing the plugin must not import requests
-    code = "import sys, lode.remotes.http; sys.exit('requests' in sys.modules)"
+    code = "import sys, lode_plugins.remotes.http; sys.exit('requests' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, timeout=30)
     assert proc.returncode == 0
 

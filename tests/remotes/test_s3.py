@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from lode_plugins.remotes import s3 as s3mod
+from lode_plugins.remotes.s3 import S3Remote
 
-from lode.remotes import RemoteError, RemoteMissing, TransientError, object_key, plugin_for
-from lode.remotes import s3 as s3mod
-from lode.remotes.s3 import S3Remote
+from lode.plugins.remote import RemoteError, RemoteMissing, TransientError, object_key, plugin_for
 
 from .conftest import free_port
 
@@ -290,7 +290,7 @@ def test_plugin_declares_dvc_options_and_secrets():
 
 
 def test_importing_the_plugin_does_not_import_boto3():
-    code = ("import sys, lode.remotes.s3; "
+    code = ("import sys, lode_plugins.remotes.s3; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
                          text=True, check=True)

@@ -14,10 +14,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lode import atomic, config, hashing, ignore, yamlio
+from lode import atomic, config, yamlio
 from lode.errors import ConfigError, LodeError, MalformedError
 from lode.pipeline import params
 from lode.recipes import RecipeError, spec
+from lode.store import hashing, ignore
 
 
 def refused(text: str, where: str = "f.yaml") -> yamlio.YamlError:

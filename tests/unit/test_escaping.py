@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from lode_plugins.notifiers.slack import slack_payload
 
-from lode.notifiers.slack import slack_payload
 from lode.recipes import RecipeError
 from lode.recipes.message import describe, one_line, render, trailer_like
 from lode.recipes.schedule import ScheduleError, cron_line

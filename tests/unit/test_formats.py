@@ -6,9 +6,10 @@ import json
 import pytest
 from ruamel.yaml import YAML
 
-from lode import config, gitignore, yamlio
-from lode.pointers import Out, Pointer, load
-from lode.tree import manifest_bytes, manifest_md5, parse_manifest
+from lode import config, yamlio
+from lode.store import gitignore
+from lode.store.manifest import manifest_bytes, manifest_md5, parse_manifest
+from lode.store.pointers import Out, Pointer, load
 
 
 def test_manifest_matches_json_dumps_and_code_point_order():
@@ -118,7 +119,7 @@ def test_gitignore_upkeep_is_idempotent(tmp_path):
     "desc: d\nouts:\n- path: x\n",
 ])
 def test_fast_pointer_reader_agrees_with_yaml(text):
-    from lode.pointers import _fast_parse
+    from lode.store.pointers import _fast_parse
 
     fast = _fast_parse(text)
     assert fast is None or fast == yamlio.loads(text)

@@ -9,9 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lode.errors import LodeError
-from lode.remotes import object_key
-from lode.statcache import StatCache
-from lode.workspace import gc, references
+from lode.ops import gc
+from lode.plugins.remote import object_key
+from lode.store import references
+from lode.store.statcache import StatCache
 
 A = "0123456789abcdef0123456789abcdef"
 B = "fedcba9876543210fedcba9876543210"

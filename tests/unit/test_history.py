@@ -1,4 +1,4 @@
-"""lode.reports.history's pure parts: columns, changed cells, sorting and the renderers,
+"""lode.ops.reports.history's pure parts: columns, changed cells, sorting and the renderers,
 on revisions made up in the test (the real CLI on real Git runs in
 tests/integration/test_compare_cli.py)."""
 
@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from lode.reports import history, history_render
-from lode.reports.history import CompareError, Revision
+from lode.ops.reports import history, history_render
+from lode.ops.reports.history import CompareError, Revision
 
 
 def _rev(label: str, c: float | None, auc: float | None, model: str = "m0" * 16,

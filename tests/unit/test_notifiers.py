@@ -12,9 +12,12 @@ import textwrap
 import time
 
 import pytest
+from lode_plugins.notifiers.console import ConsoleNotifier, console_text
+from lode_plugins.notifiers.slack import MAX_METRICS, SlackNotifier, slack_payload
+from lode_plugins.notifiers.webhook import WebhookNotifier, _retry_after, post_json, webhook_payload
 
 from lode import config
-from lode.notifiers import (
+from lode.plugins.notifier import (
     NotifyError,
     default_via,
     format_duration,
@@ -24,9 +27,6 @@ from lode.notifiers import (
     scrub,
     settings_for,
 )
-from lode.notifiers.console import ConsoleNotifier, console_text
-from lode.notifiers.slack import MAX_METRICS, SlackNotifier, slack_payload
-from lode.notifiers.webhook import WebhookNotifier, _retry_after, post_json, webhook_payload
 from lode.repo import Repo
 
 HOOK = "https://hooks.slack.com/services/T0SECRET/B0SECRET/abcdefSECRETtoken"
@@ -265,7 +265,7 @@ def test_unknown_notifier_is_a_problem(tmp_path):
 
 PLUGIN = '''
 import json
-from lode.notifiers import Notifier
+from lode.plugins.notifier import Notifier
 
 class Acme(Notifier):
     options = frozenset({"path"})
@@ -288,7 +288,7 @@ class Boom(Notifier):
 
 DRIVER = '''
 import json, sys
-from lode.notifiers import default_via, notify
+from lode.plugins.notifier import default_via, notify
 from lode.repo import Repo
 repo = Repo(sys.argv[1])
 print(json.dumps({"via": default_via(repo), "default": notify(repo, {"recipe": "r"}),

@@ -7,7 +7,7 @@ import pytest
 
 from lode.errors import LodeError
 from lode.parallel import WorkerDied, parallel_map
-from lode.statcache import StatCache, stat_key
+from lode.store.statcache import StatCache, stat_key
 
 
 @pytest.mark.parametrize("processes", [False, True])

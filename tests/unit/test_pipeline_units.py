@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from lode import lockfile, yamlio
+from lode import yamlio
 from lode.errors import LodeError, TargetError
-from lode.pipeline import dvcfile, interpolate, runcache
+from lode.pipeline import dvcfile, interpolate
 from lode.pipeline.graph import PipelineError, load_project
 from lode.repo import Repo
+from lode.store import lockfile, runcache
 
 
 @pytest.fixture(autouse=True)

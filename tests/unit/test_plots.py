@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from lode.ops.reports import html, plots, vega
+from lode.ops.reports.plots import PlotsError, datapoints, parse_data, series
+from lode.pipeline.revisions import WorkspaceTree
 from lode.repo import Repo
-from lode.reports import html, plots, vega
-from lode.reports.plots import PlotsError, datapoints, parse_data, series
-from lode.reports.revisions import WorkspaceTree
 
 # -- data files -----------------------------------------------------------------------
 

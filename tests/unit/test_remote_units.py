@@ -6,10 +6,10 @@ import hashlib
 import os
 
 import pytest
+from lode_plugins.remotes.local import LocalRemote, default_jobs, fs_type
 
-from lode.hashing import SMALL
-from lode.remotes import RemoteMissing, object_key
-from lode.remotes.local import LocalRemote, default_jobs, fs_type
+from lode.plugins.remote import RemoteMissing, object_key
+from lode.store.hashing import SMALL
 
 MOUNTS = """\
 /dev/vda / ext4 rw,relatime 0 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lode.reports.report import metric_deltas
+from lode.ops.reports.report import metric_deltas
 
 
 def _row(rev, **metrics):

@@ -8,9 +8,9 @@ import math
 
 import pytest
 
+from lode.ops.reports import compare, metrics, params, table
+from lode.pipeline.revisions import WorkspaceTree
 from lode.repo import Repo
-from lode.reports import compare, metrics, params, table
-from lode.reports.revisions import WorkspaceTree
 
 # -- flattening and diffs -------------------------------------------------------------
 

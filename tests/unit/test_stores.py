@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from lode.cache import CorruptObject, MissingObject, ObjectStore
 from lode.errors import LockedError
-from lode.hashing import copy_with_md5, md5_file
-from lode.lock import RepoLock
-from lode.statcache import RACY_NS, StatCache, stat_key
-from lode.walk import walk_files
+from lode.flock import RepoLock
+from lode.store.hashing import copy_with_md5, md5_file
+from lode.store.listing import walk_files
+from lode.store.objects import CorruptObject, MissingObject, ObjectStore
+from lode.store.statcache import RACY_NS, StatCache, stat_key
 
 
 @pytest.mark.parametrize("size", [0, 1, 4095, (4 << 20) - 1, (9 << 20) + 7])
@@ -97,7 +97,7 @@ def test_lock_waits_then_names_the_holder(tmp_path):
     path = str(tmp_path / "lock")
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys,time; from lode.lock import RepoLock; l=RepoLock(sys.argv[1]); l.acquire();"
+         "import sys,time; from lode.flock import RepoLock; l=RepoLock(sys.argv[1]); l.acquire();"
          " print('held', flush=True); time.sleep(30)", path],
         stdout=subprocess.PIPE, text=True)
     try:

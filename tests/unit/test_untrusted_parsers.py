@@ -23,14 +23,17 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from lode import hashes, paths, pointers, tree
+from lode import paths
 from lode.config import Config, executor_options, notifier_options
 from lode.errors import LodeError
-from lode.lockfile import Lockfile
+from lode.ops import runs_transfer as runs
 from lode.pipeline import dvcfile, params
-from lode.pipeline.runcache import RunCache, entry_name, run_key
 from lode.recipes import spec
-from lode.remotes import runs
+from lode.store import hashinfo as hashes
+from lode.store import manifest as tree
+from lode.store import pointers
+from lode.store.lockfile import Lockfile
+from lode.store.runcache import RunCache, entry_name, run_key
 
 SETTINGS = settings(
     max_examples=150,

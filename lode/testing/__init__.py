@@ -1,0 +1,1 @@
+"""Conformance suites any plugin runs: the remote and the executor contract."""

@@ -1,1 +1,0 @@
-"""Workspace operations on `.dvc`-tracked data: add, commit, checkout, status, unprotect."""

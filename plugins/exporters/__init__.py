@@ -1,0 +1,1 @@
+"""Exporters: the pipeline written out for another engine (Argo Workflows)."""

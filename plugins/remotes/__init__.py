@@ -1,0 +1,1 @@
+"""Remotes: where a team's data objects live (local directory, S3, HTTP)."""
