@@ -12,12 +12,18 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
+from lode import git
+from lode.atomic import write_bytes_atomic
 from lode.errors import InitError
+from lode.ops.init import init
+from lode.ops.remotes import add as add_remote
+from lode.plugins.remote import plugin_for
+from lode.repo import Repo
+from lode.yamlio import loads
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -59,8 +65,6 @@ def _root() -> Traversable:
 
 
 def _describe(directory: Traversable) -> Template:
-    from lode.yamlio import loads
-
     meta = loads((directory / META).read_text(encoding="utf-8"))
     meta = meta if isinstance(meta, dict) else {}
     text = " ".join(str(meta.get("description", "")).split())
@@ -101,22 +105,15 @@ def template_files(directory: Traversable, prefix: str = "") -> dict[str, bytes]
 
 def _git(*args: str, cwd: str) -> str:
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise TemplateError("git is not installed; a template project is a Git "
-                            "repository.") from None
-    if proc.returncode != 0:
-        err = proc.stderr
-        if "Please tell me who you are" in err or "unable to auto-detect email" in err:
+        return git.run(*args, cwd=cwd, why="a template project is a Git repository")
+    except git.GitFailed as e:
+        if "Please tell me who you are" in e.stderr or "unable to auto-detect email" in e.stderr:
             raise TemplateError(
                 "Git does not know who you are, so it cannot make the project's first commit.",
                 "Run 'git config --global user.name \"Your Name\"' and 'git config --global "
                 "user.email you@example.com', then rerun.",
-            )
-        last = next((ln for ln in reversed(err.splitlines()) if ln.strip()), "no message")
-        raise TemplateError(f"'git {args[0]}' failed: {last.strip()}")
-    return proc.stdout
+            ) from None
+        raise TemplateError(f"'git {args[0]}' failed: {e.last}") from None
 
 
 def _check_git_remote(url: str, cwd: str) -> None:
@@ -147,8 +144,6 @@ def _check_dest(dest: str) -> bool:
 
 
 def _write(build: str, content: dict[str, bytes]) -> None:
-    from lode.atomic import write_bytes_atomic
-
     for rel, data in content.items():
         path = os.path.join(build, *rel.split("/"))
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -182,11 +177,6 @@ def scaffold(name: str, dest: str, data_remote: str | None = None,
     repository on `main`, `.dvc/`, the default data remote (`data_remote`, else the
     directory `<dest>.storage` beside it), `origin` = `git_remote` (an empty repository),
     and one commit holding all of it."""
-    from lode.ops.init import init
-    from lode.ops.remotes import add as add_remote
-    from lode.plugins.remote import plugin_for
-    from lode.repo import Repo
-
     directory = find(name)
     template = _describe(directory)
     content = template_files(directory)

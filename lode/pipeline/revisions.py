@@ -15,10 +15,13 @@ import os
 from functools import cached_property
 from typing import Any
 
+from lode import git, yamlio
 from lode.errors import LodeError, MalformedError, UnsafePathError
 from lode.paths import within
 from lode.pipeline import dvcfile
 from lode.pipeline.stage import OutSpec, Stage
+from lode.store.manifest import parse_manifest
+from lode.store.objects import CorruptObject, MissingObject
 
 WORKSPACE = "workspace"
 _SKIP_DIRS = {".git", ".dvc"}
@@ -117,8 +120,6 @@ class Tree:
         return sorted(os.path.join(top, *rel.split("/")) for rel in names)
 
     def _manifest(self, md5: str, legacy: bool) -> dict[str, str]:
-        from lode.store.manifest import parse_manifest
-
         data = self._cache_object(md5, legacy)
         if data is None:
             return {}
@@ -128,8 +129,6 @@ class Tree:
             raise CacheReadError(f"the cache object of directory {md5} is corrupt.") from None
 
     def _cache_object(self, md5: str, legacy: bool) -> bytes | None:
-        from lode.store.objects import CorruptObject, MissingObject
-
         try:
             return self.repo.odb.read_verified(md5, legacy)
         except MissingObject:
@@ -143,8 +142,6 @@ class Tree:
 def _lock_stages(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
-    from lode import yamlio
-
     try:
         doc = yamlio.loads(text)
     except Exception:  # a broken lock file records nothing; reports must still run
@@ -286,12 +283,10 @@ class Scm:
 
     def git(self, rev: str = ""):
         if self._git_repo is None:
-            import git  # imported on first use: start-up is measured
-
+            what = f"cannot read revision '{rev}'" if rev else "cannot read Git history"
             try:
-                self._git_repo = git.Repo(self.repo.root, search_parent_directories=True)
-            except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-                what = f"cannot read revision '{rev}'" if rev else "cannot read Git history"
+                self._git_repo = git.open_repo(self.repo.root, search_parent=True)
+            except git.NotAGitRepo:
                 raise RevisionError(f"{what}: this repository is not in Git.") from None
         return self._git_repo
 
@@ -307,16 +302,13 @@ class Scm:
         return GitTree(self.repo, self.git(rev), name or rev, self.commit(rev))
 
     def commit(self, rev: str):
-        from gitdb.exc import BadName, BadObject
-
-        repo = self.git(rev)
-        try:
-            return repo.commit(rev)
-        except (BadName, BadObject, ValueError):
+        commit = git.commit_of(self.git(rev), rev)
+        if commit is None:
             raise RevisionError(
                 f"unknown Git revision '{rev}'.",
                 "Name a branch, a tag or a commit ('git log --oneline' lists them).",
-            ) from None
+            )
+        return commit
 
     def active_branch(self) -> str | None:
         try:

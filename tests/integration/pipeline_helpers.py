@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHURN = REPO_ROOT / "lode" / "templates" / "churn"
+CHURN = REPO_ROOT / "templates" / "churn"
 CHURN_FILES = ("dvc.yaml", "params.yaml", "load.py", "train.py", "eval.py")
 DVC_CLEAN = "Data and pipelines are up to date."
 

@@ -51,7 +51,7 @@ def test_templates_lists_churn_with_its_description(lode, tmp_path):
 
 
 def test_the_templates_are_package_data():
-    churn = importlib.resources.files("lode") / "templates" / "churn"
+    churn = importlib.resources.files("lode_templates") / "churn"
     for name in ("dvc.yaml", "recipes.yaml", "dodo.py", ".gitignore", "template.yaml"):
         assert (churn / name).is_file(), name
 
@@ -63,15 +63,16 @@ def test_a_built_lode_carries_the_templates(lode, tmp_path):
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO_ROOT / name, src / name)
-    shutil.copytree(REPO_ROOT / "lode", src / "lode",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("lode", "plugins", "templates"):
+        shutil.copytree(REPO_ROOT / name, src / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     lib = tmp_path / "lib"
     subprocess.run(
         [sys.executable, "-c", "import setuptools; setuptools.setup()", "-q", "build_py",
          "--build-lib", str(lib)],
         cwd=src, check=True, capture_output=True, timeout=120,
     )
-    churn = lib / "lode" / "templates" / "churn"
+    churn = lib / "lode_templates" / "churn"
     assert sorted(p.name for p in churn.iterdir()) == sorted(
         [n for n in TEMPLATE_FILES if "/" not in n and n != ".dvcignore"] + ["template.yaml"]
     )
@@ -108,7 +109,7 @@ def test_init_template_makes_one_clean_commit_with_remotes(lode, git, tmp_path, 
     assert storage.is_dir() and not any(storage.iterdir())
     assert lode("remote", "list", cwd=proj).stdout.split() == ["storage", str(storage)]
     # the template's own dodo.py (stages and recipes), not the plain one of `lode init`
-    shipped = importlib.resources.files("lode") / "templates" / "churn" / "dodo.py"
+    shipped = importlib.resources.files("lode_templates") / "churn" / "dodo.py"
     assert (proj / "dodo.py").read_bytes() == shipped.read_bytes()
     # built beside DIR and moved into place: nothing else is left there
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proj", "proj.storage", "remote.git"]
