@@ -59,8 +59,11 @@ def run_plots(args) -> int:
 
     from lode.cli.output import say, warn
     from lode.ops.reports import plots
+    from lode.ops.reports.html import require_bundle
     from lode.repo import Repo
 
+    if not args.json:
+        require_bundle()  # the page needs the 'report' extra; said before any work
     repo = Repo.find()
     try:
         if args.plots_command == "show":

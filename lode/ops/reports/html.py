@@ -13,9 +13,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import importlib.util
 import json
 import os
 import re
+
+from lode.atomic import write_text_atomic
+from lode.ops.reports import ReportError
 
 MIME = {
     ".png": "image/png",
@@ -87,6 +91,21 @@ _SNIPPET_MARK = f"\n//# lode-charts {hashlib.md5(_SNIPPET.encode()).hexdigest()}
 _bundle: str | None = None
 
 
+class MissingReportExtraError(ReportError):
+    """vl-convert-python (the Vega bundle every chart page inlines) is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__("plots and reports need the 'report' extra: "
+                         "pip install 'lode[report]'")
+
+
+def require_bundle() -> None:
+    """Refuse, before any work, to make a page this installation cannot draw; finds
+    vl_convert without importing it (a V8 bundle, slow to load)."""
+    if importlib.util.find_spec("vl_convert") is None:
+        raise MissingReportExtraError()
+
+
 def escape(text: object) -> str:
     """Text made safe inside HTML elements and quoted attributes."""
     return html.escape(str(text), quote=True)
@@ -103,7 +122,12 @@ def bundle(cache_dir: str | None = None) -> str:
     global _bundle
     if _bundle is not None:
         return _bundle
-    import vl_convert
+    try:
+        import vl_convert  # a V8 bundle: heavy, and only the `report` extra installs it
+    except ImportError as e:
+        if (e.name or "").split(".")[0] != "vl_convert":
+            raise
+        raise MissingReportExtraError() from None
 
     version = getattr(vl_convert, "__version__", "unknown")
     path = _bundle_path(cache_dir, version) if cache_dir else None
@@ -119,8 +143,6 @@ def bundle(cache_dir: str | None = None) -> str:
     text = vl_convert.javascript_bundle(_SNIPPET) + _SNIPPET_MARK
     if path:
         try:  # a cache: a read-only repository or a full disk only costs the rebuild
-            from lode.atomic import write_text_atomic
-
             os.makedirs(cache_dir, exist_ok=True)  # type: ignore[arg-type]
             write_text_atomic(path, text)
         except OSError:

@@ -10,7 +10,7 @@ import os
 
 from lode.ops.reports import Report
 from lode.ops.reports.compare import is_number
-from lode.ops.reports.html import escape
+from lode.ops.reports.html import escape, require_bundle
 from lode.ops.reports.table import compact
 
 GROUP_TITLES = {"params": "Parameters", "metrics": "Metrics", "deps": "Data (md5 of stage deps)"}
@@ -172,6 +172,7 @@ def build(repo, revs: list[str] | None = None, all_branches: bool = False,
     """The report's HTML in `.data["html"]`, with the rows and deltas beside it. With
     `pull`, the revisions' cached metric and plot files missing here are fetched from
     the default remote first."""
+    require_bundle()  # before the revisions are read (and, with `pull`, fetched)
     from lode.ops.reports.history import compare
     from lode.ops.reports.html import page
     from lode.ops.reports.plots import collect, render
