@@ -10,6 +10,11 @@ import argparse
 import os
 import sys
 
+from lode.cli.output import warn
+from lode.ops.reports import history, history_render
+from lode.ops.reports.table import DEFAULT_PRECISION
+from lode.repo import Repo
+
 
 def positive(text: str) -> int:
     try:
@@ -54,11 +59,6 @@ def _color() -> bool:
 
 
 def run_compare(args) -> int:
-    from lode.cli.output import warn
-    from lode.ops.reports import history, history_render
-    from lode.ops.reports.table import DEFAULT_PRECISION
-    from lode.repo import Repo
-
     repo = Repo.find()
     try:
         c = history.compare(repo, args.revs or None, args.all_branches, args.all_tags,

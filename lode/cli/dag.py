@@ -8,6 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 
+from lode.pipeline.dag import project_dag, render_dot, render_mermaid, render_text
+from lode.pipeline.graph import load_project
+from lode.repo import Repo
+
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", nargs="?", metavar="TARGET",
@@ -25,8 +29,6 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def render(dag, args: argparse.Namespace) -> str:
-    from lode.pipeline.dag import render_dot, render_mermaid, render_text
-
     if getattr(args, "dot", False):
         return render_dot(dag)
     if getattr(args, "mermaid", False) or getattr(args, "markdown", False):
@@ -35,10 +37,6 @@ def render(dag, args: argparse.Namespace) -> str:
 
 
 def run_dag(args: argparse.Namespace) -> int:
-    from lode.pipeline.dag import project_dag
-    from lode.pipeline.graph import load_project
-    from lode.repo import Repo
-
     repo = Repo.find()
     try:
         pointers: list = []

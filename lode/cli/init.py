@@ -4,12 +4,13 @@ import os
 import shlex
 
 from lode.cli.output import say
+from lode.errors import InitError
+from lode.ops.init import init, write_dodo
+from lode.ops.template import TemplateError, scaffold, templates
+from lode.repo import Repo
 
 
 def run_init(args) -> int:
-    from lode.errors import InitError
-    from lode.ops.init import init, write_dodo
-
     if args.template:
         return _run_template(args)
     extras = [o for o, v in (("DIR", args.dir), ("--data-remote", args.data_remote),
@@ -18,8 +19,6 @@ def run_init(args) -> int:
         raise InitError(f"{' and '.join(extras)} go with --template only.",
                         "See 'lode templates'; plain 'lode init' works in the current directory.")
     if args.dodo:
-        from lode.repo import Repo
-
         root = Repo.find().root
         if write_dodo(root) is None:
             say(args, "dodo.py exists already; left as it is.")
@@ -34,8 +33,6 @@ def run_init(args) -> int:
 
 
 def _run_template(args) -> int:
-    from lode.ops.template import TemplateError, scaffold
-
     clashes = [o for o, v in (("--no-scm", args.no_scm), ("--dodo", args.dodo),
                               ("--force", args.force)) if v]
     if clashes:
@@ -59,8 +56,6 @@ def _run_template(args) -> int:
 
 
 def run_templates(args) -> int:
-    from lode.ops.template import templates
-
     found = templates()
     width = max((len(t.name) for t in found), default=0)
     for t in found:

@@ -10,6 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lode.cli.output import warn
+from lode.ops.reports import metrics, params
+from lode.ops.reports import table as tables
+from lode.repo import Repo
+
 
 def verbosity(p: argparse.ArgumentParser) -> None:
     # As lode.cli._common for sub-commands: never reset what `lode -v CMD` set.
@@ -83,8 +88,6 @@ def configure_params(p: argparse.ArgumentParser) -> None:
 def _print_report(args, report, table) -> None:
     import json
 
-    from lode.cli.output import warn
-    from lode.ops.reports import table as tables
 
     if not getattr(args, "quiet", False):
         for w in report.warnings:
@@ -101,10 +104,6 @@ def _print_report(args, report, table) -> None:
 
 
 def run_metrics(args) -> int:
-    from lode.ops.reports import metrics
-    from lode.ops.reports import table as tables
-    from lode.repo import Repo
-
     repo = Repo.find()
     precision = args.precision or tables.DEFAULT_PRECISION
     try:
@@ -124,10 +123,6 @@ def run_metrics(args) -> int:
 
 
 def run_params(args) -> int:
-    from lode.ops.reports import params
-    from lode.ops.reports import table as tables
-    from lode.repo import Repo
-
     repo = Repo.find()
     try:
         report = params.diff(repo, args.a_rev, args.b_rev, args.targets or None, args.all,

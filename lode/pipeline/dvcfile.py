@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from lode import yamlio
 from lode.errors import LodeError, UnsafePathError
 from lode.paths import confine, within
 from lode.pipeline import interpolate, params
@@ -28,8 +29,6 @@ class DvcfileError(LodeError):
 
 
 def read_yaml(path: str, where: str, read=params.read_file) -> Any:
-    from lode import yamlio
-
     try:
         text = read(path)
     except (OSError, UnicodeDecodeError) as e:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lode.errors import LodeError
+from lode.ops.reports.compare import diff
+from lode.pipeline.revisions import WORKSPACE, Scm
 
 
 class ReportError(LodeError):
@@ -37,8 +39,6 @@ def load_revision(tree, label: str, what: str, gather) -> tuple[dict[str, Any], 
     """`{"data": gather(tree)}` and a warning for each file that failed. A pipeline that
     cannot be parsed in the workspace is the user's to fix now, so that raises; in
     history it is only reported, as `{"error": ...}`, and the report goes on."""
-    from lode.pipeline.revisions import WORKSPACE
-
     at = "in the workspace" if tree.name == WORKSPACE else f"at revision '{label}'"
     try:
         files = gather(tree)
@@ -54,8 +54,6 @@ def load_revision(tree, label: str, what: str, gather) -> tuple[dict[str, Any], 
 def diff_revisions(repo, a_rev: str, b_rev: str, what: str, gather, all: bool) -> Report:  # noqa: A002
     """Compare what `gather(tree)` finds at two revisions (DVC's `diff --json` shape);
     {} in a repository without commits, as DVC."""
-    from lode.ops.reports.compare import diff
-    from lode.pipeline.revisions import Scm
 
     warnings: list[str] = []
     with Scm(repo) as scm:

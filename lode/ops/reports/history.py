@@ -18,8 +18,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from lode.ops.reports import ReportError
-from lode.ops.reports.compare import is_number
+from lode.errors import LodeError
+from lode.ops.reports import ReportError, load_revision, metrics, params
+from lode.ops.reports.compare import file_data, flatten, is_number
+from lode.ops.targeted import fetch_outputs
+from lode.pipeline.revisions import WORKSPACE, Scm
 
 GROUPS = ("params", "metrics", "deps")
 DEFAULT_N = 10
@@ -202,7 +205,6 @@ def compare(repo, revs: list[str] | None = None, all_branches: bool = False,
     (`all_branches`) and tags (`all_tags`) are added; each commit appears once. With
     `pull`, their cached metric files missing here are fetched from the default remote
     before they are read."""
-    from lode.pipeline.revisions import WORKSPACE, Scm
 
     cwd = cwd or os.getcwd()
     n = DEFAULT_N if n is None else n
@@ -215,8 +217,6 @@ def compare(repo, revs: list[str] | None = None, all_branches: bool = False,
         workspace, commits = trees[0], trees[1:]
         pulled: list[str] = []
         if pull:
-            from lode.ops.targeted import fetch_outputs
-
             pulled = fetch_outputs(repo, [WORKSPACE, *(t.sha for t in commits)])
         revisions = [read_revision(t, t.name, cwd) for t in commits]
         if WORKSPACE in explicit or not explicit:
@@ -274,7 +274,6 @@ def _explicit_order(scm, explicit: list[str], revisions: list[Revision], ages: l
                     ) -> list[int]:
     """The order the revisions were named in; branches and tags added by -a/-T after
     them, newest first."""
-    from lode.pipeline.revisions import WORKSPACE
 
     first: dict[str | None, int] = {}
     for i, name in enumerate(explicit):
@@ -286,8 +285,6 @@ def _explicit_order(scm, explicit: list[str], revisions: list[Revision], ages: l
 
 def read_revision(tree, label: str, cwd: str) -> Revision:
     """One revision's params, metrics and data hashes; what cannot be read is a warning."""
-    from lode.ops.reports import load_revision, metrics, params
-
     p, warn_p = load_revision(tree, label, "params", lambda t: params.gather(t, None, False, cwd))
     m, warn_m = load_revision(tree, label, "metrics", lambda t: metrics.gather(t, None, cwd))
     rev = Revision(label, params=_by_file(p), metrics=_by_file(m), deps=_deps(tree, cwd),
@@ -306,8 +303,6 @@ def read_revision(tree, label: str, cwd: str) -> Revision:
 def _by_file(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """`{file: {flattened key: value}}` from `{"data": {file: {"data": ...}}}`, flattened
     as `diff` flattens (a file holding one value is key ''); failed files left out."""
-    from lode.ops.reports.compare import file_data, flatten
-
     out = {}
     for path, found in (result.get("data") or {}).items():
         if "data" not in found:
@@ -319,8 +314,6 @@ def _by_file(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _deps(tree, cwd: str) -> dict[str, str]:
     """`{path relative to cwd: md5}` of the data dependencies dvc.lock records."""
-    from lode.errors import LodeError
-
     try:
         pipelines = tree.pipelines
     except LodeError:

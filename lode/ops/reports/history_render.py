@@ -10,6 +10,7 @@ from itertools import groupby
 from typing import Any
 
 from lode.ops.reports.history import FILL, INFO, SHORT_HASH, SHORT_SHA, Comparison
+from lode.ops.reports.table import format_value, tabulate
 
 
 def to_json(c: Comparison) -> str:
@@ -33,8 +34,6 @@ def to_csv(c: Comparison) -> str:
 def _cells(c: Comparison, precision: int | None) -> tuple[list[str], list[list[tuple[str, bool]]]]:
     """Headers and (text, changed) cells: revision, short sha, date, then the columns
     (floats rounded as `metrics diff` rounds them, hashes shortened)."""
-    from lode.ops.reports.table import format_value
-
     def cell(group: str, value: Any) -> str:
         if value is None:
             return FILL
@@ -53,8 +52,6 @@ def _cells(c: Comparison, precision: int | None) -> tuple[list[str], list[list[t
 
 def to_markdown(c: Comparison, precision: int | None = None) -> str:
     """A GitHub table; changed cells in bold."""
-    from lode.ops.reports.table import tabulate
-
     def esc(text: str) -> str:
         return text.replace("|", "\\|")
 

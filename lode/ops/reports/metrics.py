@@ -14,6 +14,7 @@ import json
 import os
 from typing import Any
 
+from lode import yamlio
 from lode.ops.reports import Report, ReportError, diff_revisions, error_record, load_revision
 from lode.pipeline.revisions import WORKSPACE, Scm, Tree
 from lode.pipeline.stage import OutSpec, Stage
@@ -56,7 +57,6 @@ def parse(text: str, path: str) -> Any:
         return tomllib.loads(text)
     if ext in (".csv", ".tsv"):
         return _last_row(text, "\t" if ext == ".tsv" else ",")
-    from lode import yamlio
 
     return yamlio.loads(text)
 

@@ -12,6 +12,7 @@ import json
 import os
 from typing import Any
 
+from lode import yamlio
 from lode.ops.reports import ReportError
 from lode.ops.reports.metrics import number
 
@@ -74,8 +75,6 @@ def parse_data(raw: bytes, path: str, header: bool = True) -> list[dict]:
         elif ext == ".json":
             records = datapoints(json.loads(text))
         else:
-            from lode import yamlio
-
             records = datapoints(yamlio.loads(text))
     except Exception as e:  # noqa: BLE001 - any parser's failure is this file's error
         why = " ".join(str(e).split())  # YAML's messages span lines; a warning is one
