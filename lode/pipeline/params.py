@@ -115,7 +115,7 @@ def load(path: str, where: str, read=read_file) -> dict:
         raise ParamsError(f"{what} holds a NUL byte at line {line}.")
     ext = os.path.splitext(path)[1].lower()
     try:
-        doc = _parse(ext, text, what)
+        doc = parse_document(ext, text, what)
         if ext in (".json", ".toml", ".py"):  # YAML's reader checks as it reads
             yamlio.check_tree(doc, what)
     except ParamsError:
@@ -138,7 +138,9 @@ def load(path: str, where: str, read=read_file) -> dict:
     return doc
 
 
-def _parse(ext: str, text: str, what: str) -> Any:
+def parse_document(ext: str, text: str, what: str | None) -> Any:
+    """The document in a JSON, TOML, Python or (any other extension) YAML file; the one
+    parser of params and metrics files."""
     if ext == ".json":
         return json.loads(text)
     if ext == ".toml":

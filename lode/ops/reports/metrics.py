@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from typing import Any
 
-from lode import yamlio
 from lode.ops.reports import Report, ReportError, diff_revisions, error_record, load_revision
+from lode.pipeline.params import parse_document
 from lode.pipeline.revisions import WORKSPACE, Scm, Tree
 from lode.pipeline.stage import OutSpec, Stage
 
@@ -47,18 +46,10 @@ def _last_row(text: str, delimiter: str) -> dict:
 def parse(text: str, path: str) -> Any:
     """The document in a metrics file, by its extension (YAML when unknown, as DVC)."""
     ext = os.path.splitext(path)[1].lower()
-    if ext == ".json":
-        return json.loads(text)
-    if ext == ".toml":
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
-        return tomllib.loads(text)
     if ext in (".csv", ".tsv"):
         return _last_row(text, "\t" if ext == ".tsv" else ",")
-
-    return yamlio.loads(text)
+    # a metrics file is never Python: DVC reads an unknown extension as YAML
+    return parse_document(".yaml" if ext == ".py" else ext, text, None)
 
 
 def extract(doc: Any) -> Any:
