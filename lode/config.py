@@ -6,6 +6,10 @@ Only the shape DVC writes is supported: `[section]` or `['remote "name"']` heade
 Notifier options (`notifier.NAME.OPTION` to the user) are stored as dotted keys of DVC's
 `[feature]` section: DVC 3 refuses a repository whose config has a section it does not know
 ("extra keys not allowed"), but keeps unknown `feature` keys with a warning.
+
+This module is the files and where each kind of key is stored, nothing more: which options
+a plugin takes and which are secrets are the plugins' declarations (lode.plugins), checked
+where a command writes the config (lode.ops.config, lode.ops.remotes).
 """
 
 from __future__ import annotations
@@ -132,7 +136,6 @@ def split_name(name: str) -> tuple[str, str]:
     if len(parts) == 3 and all(parts) and parts[0] == "remote":
         return f'remote "{parts[1]}"', parts[2]
     if len(parts) == 3 and all(parts) and parts[0] == "notifier":
-        _check_notifier_option(parts[1], parts[2])
         return NOTIFIER_SECTION, name
     if len(parts) == 2 and all(parts) and parts[0] == "executor":
         return NOTIFIER_SECTION, name
@@ -142,38 +145,6 @@ def split_name(name: str) -> tuple[str, str]:
         f"Options: {known}, remote.NAME.OPTION, notifier.NAME.OPTION, executor.name, "
         "executor.OPTION.",
     )
-
-
-def _check_notifier_option(name: str, key: str) -> None:
-    from lode.plugins.notifier import plugins
-
-    plugin = plugins().get(name)
-    if plugin is None:
-        raise ConfigError(f"there is no notifier '{name}' (installed: "
-                          f"{', '.join(sorted(plugins())) or 'none'}).")
-    if key not in plugin.options:
-        known = ", ".join(sorted(plugin.options))
-        raise ConfigError(f"'{key}' is not an option of notifier '{name}'.",
-                          f"Options: {known}." if known else "It takes none.")
-
-
-def _refuse_tracked_secret(section: str, key: str) -> None:
-    """A notifier's webhook URL is a credential: never into the committed .dvc/config."""
-    parts = notifier_key(key) if section == NOTIFIER_SECTION else None
-    if not parts:
-        return
-    from lode.ops.remotes import SecretInConfigError, is_secret
-    from lode.plugins.notifier import plugins
-
-    name, option = parts
-    plugin = plugins().get(name)
-    if is_secret(option, plugin):  # type: ignore[arg-type]  # it reads only .secrets
-        var = (plugin.env if plugin else {}).get(option)
-        raise SecretInConfigError(
-            f"'{option}' is a secret and .dvc/config is committed to Git.",
-            f"Store it in the git-ignored .dvc/config.local: 'lode config --local "
-            f"{key} ...'" + (f", or set {var}." if var else "."),
-        )
 
 
 def _read(path: str) -> str:
@@ -214,6 +185,14 @@ class Config:
                 return value
         return default
 
+    def notifier_options(self, level: str) -> dict[str, dict[str, str]]:
+        """name -> {option: value} of the notifiers, from one file."""
+        return notifier_options(self.level(level))
+
+    def executor_options(self, level: str) -> dict[str, str]:
+        """The `executor.OPTION` keys of one file."""
+        return executor_options(self.level(level))
+
     def save(self, level: str) -> None:
         write_text_atomic(self.files[level], render(self.level(level)))
 
@@ -224,7 +203,5 @@ class Config:
                 raise ConfigError(f"option '{dotted(section, key)}' is not set.")
             del sections[section][key]
         else:
-            if level == "repo":
-                _refuse_tracked_secret(section, key)
             sections.setdefault(section, {})[key] = value
         self.save(level)

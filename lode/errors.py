@@ -65,3 +65,34 @@ class MalformedError(LodeError):
 class UnsafePathError(MalformedError):
     """A path from a file that would lead outside the workspace, into `.git` or `.dvc`, or
     through a symbolic link."""
+
+
+class SecretInConfigError(ConfigError):
+    """A credential asked to go into the tracked `.dvc/config`."""
+
+
+class RemoteError(LodeError):
+    """A remote that cannot be reached, configured or written as asked."""
+
+
+class RemoteMissing(RemoteError):
+    """An object the remote does not hold."""
+
+
+class TransientError(RemoteError):
+    """A failure worth retrying (a timeout, a reset connection, a 5xx)."""
+
+
+class PluginError(LodeError):
+    """A plugin that is not installed, cannot be imported, or does not implement its
+    interface as declared. `name` is its entry-point name, `why` says what is wrong in a
+    phrase, `cause` is the exception that loading it raised (if any)."""
+
+    def __init__(self, message: str, name: str = "", why: str = "",
+                 cause: BaseException | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.name, self.why, self.cause = name, why, cause
+
+
+class UnknownPlugin(PluginError):
+    """No installed plugin of that kind has the name."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 
 from lode.cli.output import say
-from lode.errors import CacheError
+from lode.errors import CacheError, ConfigError
+from lode.ops import remotes as rc
+from lode.ops import transfer
+from lode.ops.doctor import doctor
 from lode.repo import Repo
 
 
@@ -44,8 +47,6 @@ def configure_transfer(p, pull: bool = False) -> None:
 
 
 def run_remote(args) -> int:
-    from lode.ops import remotes as rc
-
     repo = Repo.find()
     cmd = args.remote_command
     if cmd == "list":
@@ -57,85 +58,59 @@ def run_remote(args) -> int:
             rc.add(repo, args.name, args.url, args.default, args.local, args.force)
         elif cmd == "modify":
             if not args.unset and args.value is None:
-                from lode.errors import ConfigError
-
                 raise ConfigError("give a value, or -u to unset the option.")
             rc.modify(repo, args.name, args.option, None if args.unset else args.value,
                       args.local)
         elif cmd == "remove":
             rc.remove(repo, args.name)
         elif cmd == "default":
-            level = "local" if args.local else "repo"
-            if args.unset:
-                repo.config.set(level, "core", "remote", None)
-            elif args.name:
-                rc.open_remote(repo, args.name)  # it must exist
-                repo.config.set(level, "core", "remote", args.name)
+            if args.unset or args.name:
+                rc.set_default(repo, None if args.unset else args.name, args.local)
             else:
-                name = repo.config.get("core", "remote")
+                name = rc.default(repo)
                 if name:
                     print(name)
     return 0
 
 
-def _report(args, verb: str, result, remote) -> int:
+def _report(args, verb: str, result) -> CacheError | None:
+    """Print what moved and what did not; the error to raise when something did not."""
     if result.moved or not result.failed:
         say(args, f"{result.moved} file(s) {verb}" + (
             f", {result.present} already there." if result.present else "."))
-    if result.failed:
-        for md5, path, why in result.failed[:20]:
-            print(f"ERROR: {path or '?'} ({md5}): {why}.", file=sys.stderr)
-        more = len(result.failed) - 20
-        tail = f" (and {more} more)" if more > 0 else ""
-        raise CacheError(
-            f"{len(result.failed)} object(s) could not be {verb}{tail}; everything else was.",
-            [m for m, _, _ in result.failed],
-            "Rerun the command once the cause is fixed; it moves only what is missing.",
-        )
-    return 0
+    if not result.failed:
+        return None
+    for md5, path, why in result.failed[:20]:
+        print(f"ERROR: {path or '?'} ({md5}): {why}.", file=sys.stderr)
+    more = len(result.failed) - 20
+    tail = f" (and {more} more)" if more > 0 else ""
+    return CacheError(
+        f"{len(result.failed)} object(s) could not be {verb}{tail}; everything else was.",
+        [m for m, _, _ in result.failed],
+        "Rerun the command once the cause is fixed; it moves only what is missing.",
+    )
 
 
 def _transfer(args, verb: str) -> int:
-    from lode.ops import runs_transfer as runs
-    from lode.ops.remotes import open_remote
-    from lode.ops.used import collect
-
     repo = Repo.find()
     try:
-        remote = open_remote(repo, args.remote)
-        jobs = args.jobs or remote.capabilities.jobs
-        if args.run_cache:
-            runs.require(remote)  # before anything moves
-        with repo.lock():
-            used = collect(repo, args.targets or None)
-            if verb == "pushed":
-                from lode.store.transfer import push
-
-                entries = runs.local_entries(repo, used) if args.run_cache else {}
-                result = push(repo, remote, used, jobs)
-                if args.run_cache:
-                    runs.count(result, runs.upload_entries(
-                        remote, entries, {m for m, _, _ in result.failed}, repo))
-            else:
-                from lode.store.transfer import fetch
-
-                got = runs.download_entries(repo, remote, used) if args.run_cache else None
-                result = fetch(repo, remote, used, jobs)
-                if got:
-                    runs.count(result, got)
-            if verb == "pulled":
-                from lode.ops.checkout import checkout
-
-                try:
-                    _report(args, "fetched", result, remote)
-                finally:
-                    out = checkout(repo, args.targets or None, force=args.force)
-                    for path in out.added:
-                        say(args, f"A\t{path}")
-                    for path in out.modified:
-                        say(args, f"M\t{path}")
-                return 0
-            return _report(args, verb, result, remote)
+        how = dict(targets=args.targets or None, remote=args.remote, jobs=args.jobs,
+                   run_cache=args.run_cache)
+        if verb == "pulled":
+            pulled = transfer.pull(repo, force=args.force, **how)
+            error = _report(args, "fetched", pulled.fetched)
+            if pulled.checkout_error is not None:
+                raise pulled.checkout_error
+            for path in pulled.added:
+                say(args, f"A\t{path}")
+            for path in pulled.modified:
+                say(args, f"M\t{path}")
+        else:
+            op = transfer.push if verb == "pushed" else transfer.fetch
+            error = _report(args, verb, op(repo, **how))
+        if error is not None:
+            raise error
+        return 0
     finally:
         repo.close()
 
@@ -154,31 +129,12 @@ def run_pull(args) -> int:
 
 def run_doctor(args) -> int:
     """Findings about the repository's setup, one line each; exit 1 when any is a problem."""
-    import os
-
-    from lode.ops.remotes import listing, tracked_secrets
-    from lode.store import gitignore
-
     repo = Repo.find()
-    problems = [
-        f"{name} is a secret in the tracked .dvc/config: move it with 'lode remote modify "
-        "--local' and remove it from Git history."
-        for name in tracked_secrets(repo)
-    ]
-    from lode.plugins.notifier import tracked_secrets as notifier_secrets
-
-    # a webhook URL in Git lets anyone who can read the repository post to the channel
-    problems += [f"{p[:-1]} and remove it from Git history." for p in notifier_secrets(repo)]
-    local = os.path.join(repo.dvc_dir, "config.local")
-    if os.path.exists(local) and not gitignore.git_ignores(repo.root, local):
-        problems.append(".dvc/config.local is not ignored by Git: secrets in it could be "
-                        "committed (add '/config.local' to .dvc/.gitignore).")
-    for problem in problems:
+    found = doctor(repo)
+    for problem in found.problems:
         print(f"PROBLEM: {problem}")
-    remotes = listing(repo)
-    default = repo.config.get("core", "remote")
-    say(args, f"remotes: {', '.join(n for n, _ in remotes) or 'none'}; default: "
-              f"{default or 'none'}")
-    if not problems:
+    say(args, f"remotes: {', '.join(found.remotes) or 'none'}; default: "
+              f"{found.default or 'none'}")
+    if not found.problems:
         say(args, "No problems found.")
-    return 1 if problems else 0
+    return 1 if found.problems else 0

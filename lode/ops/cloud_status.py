@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 
 from lode.ops.used import Used, expand
-from lode.plugins.remote import Remote, object_key
-from lode.store.transfer import exists_by_dirs
+from lode.plugins.remote import Remote
+from lode.store.transfer import exists_by_dirs, object_key
 
 
 def cloud_status(repo, remote: Remote, used: Used) -> dict[str, str]:
     inner, _ = expand(repo, used)
     objects = sorted(inner | used.files | used.dirs)
-    on_remote = exists_by_dirs(repo, remote, used, sorted(inner | used.files))
+    on_remote = exists_by_dirs(repo, remote, used.dirs, sorted(inner | used.files))
     report: dict[str, str] = {}
     for md5 in objects:
         local, there = repo.odb.exists(md5), object_key(md5) in on_remote

@@ -1,7 +1,7 @@
 """`lode remote add|modify|list|remove|default` over DVC's INI files, and opening a remote.
 
-Secrets never go into the tracked `.dvc/config`: a plugin names its secret options, and
-setting one without `--local` is refused with how to do it right.
+Secrets never go into the tracked `.dvc/config`: a plugin declares its secret options
+(lode.plugins.Option), and setting one without `--local` is refused with how to do it right.
 """
 
 from __future__ import annotations
@@ -11,20 +11,13 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 from lode.atomic import write_text_atomic
-from lode.errors import ConfigError
+from lode.errors import ConfigError, SecretInConfigError
 from lode.plugins.remote import Remote, plugin_for
+from lode.secrets import MASK, is_secret
 
-# Options every remote accepts (DVC's common remote schema).
-COMMON = {"url", "jobs", "verify", "push", "worktree", "version_aware"}
-# Secret-looking option names refused in a tracked file, whichever plugin is asked.
-MASK = "***"
-SECRET_WORDS = ("secret", "token", "password", "webhook", "access_key", "auth_header")
-NOT_SECRET = COMMON | {"endpointurl", "region", "profile", "credentialpath", "keyfile", "user",
-                       "auth", "ssl_verify", "use_ssl", "ask_password"}
-
-
-class SecretInConfigError(ConfigError):
-    pass
+__all__ = ["MASK", "SecretInConfigError", "add", "check_credentials_origin", "default",
+           "listing", "modify", "open_remote", "redact_url", "remove", "set_default",
+           "tracked_secrets"]
 
 
 def section(name: str) -> str:
@@ -38,14 +31,6 @@ def _names(cfg) -> list[str]:
             if s.startswith('remote "') and s.endswith('"'):
                 seen[s[len('remote "') : -1]] = None
     return list(seen)
-
-
-def is_secret(key: str, plugin: type[Remote] | None = None) -> bool:
-    """A plugin's declared secrets, or any option whose name says it is one (so the
-    check works without importing the plugin: `lode status` warns cheaply)."""
-    if plugin is not None and key in plugin.secrets:
-        return True
-    return key not in NOT_SECRET and any(w in key for w in SECRET_WORDS)
 
 
 def redact_url(url: str) -> str:
@@ -94,18 +79,19 @@ def _plugin(repo, name: str) -> type[Remote]:
 
 def modify(repo, name: str, key: str, value: str | None, local: bool) -> None:
     plugin = _plugin(repo, name)
-    allowed = COMMON | plugin.options
+    allowed = plugin.option_names()
     if key not in allowed:
         raise ConfigError(f"'{key}' is not an option of remote '{name}'.",
                           f"Options: {', '.join(sorted(allowed))}.")
-    if value is not None and not local and is_secret(key, plugin):
+    secret = is_secret(key, plugin.secrets)
+    if value is not None and not local and secret:
         raise SecretInConfigError(
             f"'{key}' is a secret and .dvc/config is committed to Git.",
             f"Store it in the git-ignored .dvc/config.local: 'lode remote modify --local {name} "
             f"{key} ...', or leave it to the environment / the provider's credential chain.",
         )
     repo.config.set("local" if local else "repo", section(name), key, value)
-    if local and is_secret(key, plugin) or key in ("url", "endpointurl"):
+    if local and secret or key in ("url", "endpointurl"):
         _repin(repo, name)
 
 
@@ -122,6 +108,19 @@ def remove(repo, name: str) -> None:
             cfg.save(level)
         if cfg.level(level).get("core", {}).get("remote") == name:
             cfg.set(level, "core", "remote", None)
+
+
+def default(repo) -> str | None:
+    """The default remote's name (core.remote), if any."""
+    return repo.config.get("core", "remote")
+
+
+def set_default(repo, name: str | None, local: bool) -> None:
+    """Make `name` the default remote (it must exist); None unsets it."""
+    level = "local" if local else "repo"
+    if name is not None:
+        open_remote(repo, name).close()  # it must exist, and be one lode can open
+    repo.config.set(level, "core", "remote", name)
 
 
 def tracked_secrets(repo) -> list[str]:
@@ -176,7 +175,8 @@ def _pin(repo, name: str, where: str) -> None:
 
 
 def _has_local_secrets(repo, name: str, plugin: type[Remote] | None = None) -> bool:
-    return any(is_secret(k, plugin) for k in repo.config.level("local").get(section(name), {}))
+    declared = plugin.secrets if plugin else ()
+    return any(is_secret(k, declared) for k in repo.config.level("local").get(section(name), {}))
 
 
 def _repin(repo, name: str) -> None:

@@ -11,12 +11,15 @@ like any other.
 from __future__ import annotations
 
 import os
+import tempfile
 
 from lode.atomic import write_bytes_atomic
+from lode.errors import RemoteError
 from lode.ops.used import Used, expand
-from lode.plugins.remote import Remote, RemoteError
+from lode.plugins.remote import Remote
 from lode.store.hashinfo import is_sha256
 from lode.store.runcache import sound_entry
+from lode.store.transfer import attempt, exists
 
 PREFIX = "runs/"
 LABEL = "run cache"
@@ -78,8 +81,6 @@ def upload_entries(remote: Remote, entries: dict[str, tuple[str, dict]], failed:
                    repo) -> tuple[int, list[tuple[str, str]]]:
     """Upload the entries the remote lacks, skipping any whose objects did not all make it
     (`failed` md5s); (uploaded, [(key, why)])."""
-    from lode.store.transfer import attempt, exists
-
     require(remote)
     todo = sorted(set(entries) - exists(remote, sorted(entries)))
     moved, problems = 0, []
@@ -111,8 +112,6 @@ def download_entries(repo, remote: Remote, used: Used, keys: list[str] | None = 
     """Bring the remote's entries missing here into the cache (each checked against its
     name); the objects of every remote entry join `used`. (downloaded, [(key, why)]).
     `keys`: only the entries of these run keys (a pipeline's stages as they are now)."""
-    from lode.store.transfer import attempt
-
     require(remote)
     base = os.path.join(repo.cache_dir, "runs")
     moved, problems = 0, []
@@ -152,8 +151,6 @@ def _read(remote: Remote, key: str) -> bytes:
     data = remote.read_small(key)
     if data is not None:
         return data
-    import tempfile
-
     fd, tmp = tempfile.mkstemp(prefix=".lode-run-")
     os.close(fd)
     try:

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import os
 
+from lode.ops import runs_transfer as runs
+from lode.ops.checkout import checkout
+from lode.ops.remotes import open_remote
 from lode.ops.used import Used, for_stages
-from lode.plugins.remote import Remote, object_key
-from lode.store.transfer import TransferResult
+from lode.pipeline.revisions import Scm
+from lode.pipeline.run import Runner, StageFailed
+from lode.plugins.remote import Remote
+from lode.store.runcache import inputs_key
+from lode.store.targets import pointer_for
+from lode.store.transfer import TransferResult, exists, fetch, object_key
+from lode.store.transfer import push as push_objects
 
 
 def run_keys(repo, project, stages) -> list[str]:
     """The run-cache keys of the stages whose inputs are all here now: the entries a
     remote may hold to restore them."""
-    from lode.pipeline.run import Runner, StageFailed
-    from lode.store.runcache import inputs_key
-
     runner = Runner(repo, project)
     keys = []
     for stage in stages:
@@ -37,10 +42,6 @@ def pull(repo, remote: Remote, project, stages, jobs: int, run_cache: bool = Fal
     """Fetch the tracked data the stages read and the outputs dvc.lock records for them,
     check both out (a stage whose outputs are back is up to date), then, with
     `run_cache`, the remote's run-cache entries for the stages as they now stand."""
-    from lode.ops import runs_transfer as runs
-    from lode.ops.checkout import checkout
-    from lode.store.transfer import fetch
-
     used, pointer_files = for_stages(repo, project, stages)
     result = fetch(repo, remote, used, jobs) if len(used) else TransferResult()
     # a stage's outputs come back only where none is here: present ones may be the
@@ -68,8 +69,6 @@ def pull(repo, remote: Remote, project, stages, jobs: int, run_cache: bool = Fal
 
 def _needs(repo, project, target: str, missing: set[str]) -> bool:
     """Whether checking out `target` would need one of the `missing` objects."""
-    from lode.store.targets import pointer_for
-
     if target.endswith(".dvc"):
         pointer = pointer_for(repo, target)[0]
         return any(o.md5 in missing for o in pointer.outs)
@@ -82,9 +81,6 @@ def push(repo, remote: Remote, project, stages, jobs: int, run_cache: bool = Fal
          ) -> TransferResult:
     """What a pipeline publishes: the outputs dvc.lock records for the stages and the
     tracked data they read (a commit of the pipeline needs both on the remote)."""
-    from lode.ops import runs_transfer as runs
-    from lode.store.transfer import push as push_objects
-
     used = for_stages(repo, project, stages)[0]
     entries = runs.local_entries(repo, used) if run_cache and \
         remote.capabilities.run_cache else {}
@@ -99,8 +95,6 @@ def missing_from(repo, remote: Remote, used: Used) -> list[tuple[str, str]]:
     """(md5, path) of the objects of `used` the remote lacks, asked in one batch: each
     directory by its manifest (a manifest goes up after all its files, so it vouches for
     them) and each file outside a directory by its own key."""
-    from lode.store.transfer import exists
-
     keys = {object_key(m): m for m in (*used.dirs, *used.files)}
     present = exists(remote, sorted(keys)) if keys else set()
     return sorted((md5, used.paths.get(md5, "?")) for key, md5 in keys.items()
@@ -111,10 +105,6 @@ def fetch_outputs(repo, refs: list[str]) -> list[str]:
     """Fetch the cached metric and plot outputs these revisions (Git revisions, or
     'workspace') record and the cache lacks, from the default remote, for the reports
     that read them; one warning per object that could not be fetched."""
-    from lode.ops.remotes import open_remote
-    from lode.pipeline.revisions import Scm
-    from lode.store.transfer import fetch
-
     used = Used()
     with Scm(repo) as scm:
         for ref in dict.fromkeys(refs):

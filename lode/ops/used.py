@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 
-from lode.store.objects import CorruptObject, MissingObject
+from lode.ops.status import is_stage_target
+from lode.pipeline.graph import load_project
+from lode.store import transfer
+from lode.store.targets import pointer_for
 
 
 class Used:
@@ -37,10 +40,6 @@ class Used:
 def collect(repo, targets: list[str] | None = None) -> Used:
     """The objects named by the targets (a data path, a .dvc file, a stage, a dvc.yaml),
     or by everything in the workspace."""
-    from lode.ops.status import is_stage_target
-    from lode.pipeline.graph import load_project
-    from lode.store.targets import pointer_for
-
     pointers: list = []
     project = load_project(repo, pointers)
     stages = project.stages
@@ -62,21 +61,7 @@ def collect(repo, targets: list[str] | None = None) -> Used:
 def expand(repo, used: Used) -> tuple[set[str], list[tuple[str, str]]]:
     """The file objects inside the directories of `used` whose manifests are in the cache,
     and (md5, why) for each manifest that is not."""
-    files: set[str] = set()
-    problems = []
-    for d in used.dirs:
-        try:
-            entries = repo.odb.read_manifest(d)
-        except MissingObject:
-            problems.append((d, "missing from the cache"))
-            continue
-        except CorruptObject:
-            problems.append((d, "corrupt in the cache"))
-            continue
-        for rel, md5 in entries:
-            files.add(md5)
-            used.paths.setdefault(md5, os.path.join(used.paths[d], rel))
-    return files, problems
+    return transfer.expand(repo, used.dirs, used.paths)
 
 
 def for_stages(repo, project, stages) -> tuple[Used, list[str]]:
@@ -90,8 +75,6 @@ def for_stages(repo, project, stages) -> tuple[Used, list[str]]:
             owner = project.tracked_by(dep)
             if owner and owner not in pointer_targets:
                 pointer_targets.append(owner)
-    from lode.store.targets import pointer_for
-
     for target in pointer_targets:
         used.add_pointer(repo, pointer_for(repo, os.path.join(repo.root, target))[0])
     used.add_stages(repo, project, stages)

@@ -15,14 +15,18 @@ never the reason a run fails. A secret (a webhook URL) never appears in what it 
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from lode.config import notifier_options
 from lode.errors import LodeError
+from lode.plugins import Option, Plugin, Registry
+from lode.retry import Backoff
+from lode.secrets import is_secret
 
 GROUP = "lode.notifiers"
 FALLBACK = "console"
@@ -33,13 +37,12 @@ class NotifyError(LodeError):
     """A notification that could not be sent; one sentence that names no secret."""
 
 
-class Notifier:
-    """The interface every notifier plugin implements."""
+class Notifier(Plugin):
+    """The interface every notifier plugin implements. Its options (`Option`s, with the
+    environment variable that overrides one) are what `lode config notifier.NAME.OPTION`
+    accepts; a secret one is never read from, nor written to, the tracked `.dvc/config`."""
 
     name: str
-    secrets: ClassVar[tuple[str, ...]] = ()  # options that must never be in a tracked file
-    options: ClassVar[frozenset[str]] = frozenset()  # what `lode config` accepts for it
-    env: ClassVar[dict[str, str]] = {}  # option -> environment variable that overrides it
     # Used when no other notifier is configured (the console); never chosen beside others.
     fallback: ClassVar[bool] = False
 
@@ -63,6 +66,7 @@ class Notifier:
         raise NotImplementedError
 
 
+NOTIFIERS: Registry[Notifier] = Registry(GROUP, Notifier, "notifier plugin")
 _broken: dict[str, str] = {}  # entry-point name -> why its plugin could not be loaded
 
 
@@ -70,26 +74,13 @@ _broken: dict[str, str] = {}  # entry-point name -> why its plugin could not be 
 def plugins() -> dict[str, type[Notifier]]:
     """name -> plugin class, from the installed entry points. A plugin that cannot be
     imported is left out (and named as such when asked for), not an error for everyone."""
-    from importlib.metadata import entry_points
-
-    found: dict[str, type[Notifier]] = {}
-    for ep in entry_points(group=GROUP):
-        try:
-            cls = ep.load()
-        except Exception as e:  # a third party's import error must not stop a run
-            _broken[ep.name] = f"{type(e).__name__}: {e}"
-            continue
-        if isinstance(cls, type) and issubclass(cls, Notifier):
-            found[ep.name] = cls
-        else:
-            _broken[ep.name] = f"{ep.value} is not a lode.plugins.notifier.Notifier subclass"
+    found, broken = NOTIFIERS.load_all()
+    _broken.update((name, e.why) for name, e in broken.items())
     return found
 
 
 def _is_secret(key: str, plugin: type[Notifier] | None) -> bool:
-    from lode.ops.remotes import is_secret
-
-    return is_secret(key, plugin)  # type: ignore[arg-type]  # it only reads .secrets
+    return is_secret(key, plugin.secrets if plugin else ())
 
 
 def settings_for(repo, name: str) -> dict[str, str]:
@@ -97,9 +88,9 @@ def settings_for(repo, name: str) -> dict[str, str]:
     plugin = plugins().get(name)
     settings: dict[str, str] = {}
     if repo is not None:
-        tracked = notifier_options(repo.config.level("repo")).get(name, {})
+        tracked = repo.config.notifier_options("repo").get(name, {})
         settings.update((k, v) for k, v in tracked.items() if not _is_secret(k, plugin))
-        settings.update(notifier_options(repo.config.level("local")).get(name, {}))
+        settings.update(repo.config.notifier_options("local").get(name, {}))
     for key, var in (plugin.env if plugin else {}).items():
         if os.environ.get(var):
             settings[key] = os.environ[var]
@@ -112,7 +103,7 @@ def tracked_secrets(repo, names: Iterable[str] | None = None) -> list[str]:
         return []
     found = []
     wanted = None if names is None else set(names)
-    for name, options in notifier_options(repo.config.level("repo")).items():
+    for name, options in repo.config.notifier_options("repo").items():
         if wanted is not None and name not in wanted:
             continue
         plugin = plugins().get(name)
@@ -196,6 +187,140 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     for piece in sorted(pieces, key=len, reverse=True):  # the longest first: a URL, then
         text = text.replace(piece, REDACTED)  # its path, so no half of it is left behind
     return text
+
+
+# ---- the JSON webhook POST that the webhook and Slack plugins share
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 3
+FIRST_WAIT, MAX_WAIT = 0.5, 4.0  # backoff between attempts, seconds
+MAX_RETRY_AFTER = 10.0  # a server asking for longer is not waited for that long
+DEADLINE = 60.0  # no retry starts past this many seconds after the first attempt
+
+
+class WebhookNotifier(Notifier):
+    """A notifier that POSTs a JSON `payload(event)` to its `url` (see `post_json`)."""
+
+    options = (
+        Option("url", "the webhook's URL (a credential)", secret=True, env="LODE_WEBHOOK_URL"),
+        Option("timeout", f"seconds per attempt (default {DEFAULT_TIMEOUT:g})"),
+        Option("retries", f"attempts after the first (default {DEFAULT_RETRIES})"),
+    )
+
+    def __init__(self, name: str, settings: dict[str, str]) -> None:
+        super().__init__(name, settings)
+        self.url = settings.get("url") or ""
+        self.timeout = _positive(settings, "timeout", DEFAULT_TIMEOUT, float)
+        self.retries = int(_positive(settings, "retries", DEFAULT_RETRIES, int, zero=True))
+
+    @classmethod
+    def configured(cls, settings: dict[str, str]) -> bool:
+        return bool(settings.get("url"))
+
+    def payload(self, event: dict) -> dict:
+        raise NotImplementedError
+
+    def send(self, event: dict) -> None:
+        post_json(self.url, self.payload(event), timeout=self.timeout, retries=self.retries)
+
+
+def _positive(settings: dict[str, str], key: str, default: float, kind: type,
+              zero: bool = False) -> float:
+    raw = settings.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = -1
+    if not (value > 0 or (zero and value == 0)):  # NaN too
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise NotifyError(f"the option {key} = '{raw}' is not {what} above zero.")
+    return value
+
+
+def post_json(url: str, payload: dict, *, timeout: float = DEFAULT_TIMEOUT,
+              retries: int = DEFAULT_RETRIES,
+              sleep: Callable[[float], None] = time.sleep) -> None:
+    """POST `payload` as JSON, retrying what may pass the next time (a connection error, a
+    timeout, a 429 or a 5xx; a 429's Retry-After honoured up to a cap), within a deadline.
+    Redirects are never followed: the URL is the credential and names the one place the
+    report may go. NotifyError, in a sentence that holds neither the URL nor its path,
+    when it does not get through."""
+    import requests
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise NotifyError("its url is not an http(s) URL.")
+    host = parts.hostname
+    policy = Backoff(attempts=retries + 1, first=FIRST_WAIT, cap=MAX_WAIT, deadline=DEADLINE)
+    start = time.monotonic()
+    attempts = 0
+    while True:
+        attempts += 1
+        wait = policy.wait(attempts)
+        try:
+            r = requests.post(url, json=payload, timeout=timeout, allow_redirects=False,
+                              headers={"User-Agent": "lode-notifier"})
+        except requests.RequestException as e:
+            problem = f"{host} could not be reached ({_why(e)})"
+        else:
+            status = r.status_code
+            if 200 <= status < 300:
+                return
+            if 300 <= status < 400:
+                raise NotifyError(f"the webhook answered {status}, a redirect, which lode "
+                                  "does not follow; set its url to the final address.")
+            detail = _detail(r)
+            problem = f"the webhook answered {status}{detail}"
+            if status != 429 and status < 500:
+                raise NotifyError(scrub(f"{problem}; not retried.", [url]))
+            if status == 429:
+                wait = _retry_after(r.headers.get("Retry-After"), wait)
+        if not policy.again(attempts, time.monotonic() - start, wait):
+            times = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+            raise NotifyError(scrub(f"{problem} after {times}.", [url]))
+        sleep(wait)
+
+
+def _detail(r) -> str:
+    """Slack explains a refusal in a short token (no_service, invalid_payload): worth
+    showing. Anything longer is not, lest it quote the request back."""
+    text = (r.text or "").strip()
+    return f" ({text})" if 0 < len(text) <= 60 and text.replace("_", "").isalnum() else ""
+
+
+def _retry_after(value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:  # or an HTTP date
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return default
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _why(e: BaseException) -> str:
+    """What went wrong, in words that do not quote the URL (requests' texts do)."""
+    import requests
+
+    if isinstance(e, requests.Timeout):
+        return "no answer in time"
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [e]
+    while todo:  # the OSError that says it plainly is buried in urllib3's wrappers
+        cur = todo.pop()
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.strerror:
+            return cur.strerror.lower()
+        todo += [cur.__cause__, cur.__context__, getattr(cur, "reason", None)]
+        todo += [a for a in cur.args if isinstance(a, BaseException)]
+    return type(e).__name__
 
 
 # ---- formatting shared by the plugins (pure functions)

@@ -3,7 +3,11 @@ group (scheme -> class), so a third party adds a store without touching the core
 
 Keys are paths relative to the remote's URL in DVC 3's layout: `files/md5/<2>/<30>` for
 objects, `runs/...` for the run cache. Retries, parallelism and progress are the transfer
-engine's business (lode/remotes/transfer.py), not each plugin's.
+engine's business (lode/store/transfer.py), not each plugin's.
+
+A plugin declares its options (`Option`, lode.plugins) beyond the ones every remote takes
+(`Remote.options`); the secret ones are refused in the tracked `.dvc/config`. Its test
+module runs the contract of lode.testing.remote against a real store.
 """
 
 from __future__ import annotations
@@ -11,29 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
-from lode.errors import LodeError
-from lode.store.hashinfo import check_md5
+from lode.errors import PluginError, RemoteError, RemoteMissing, TransientError, UnknownPlugin
+from lode.plugins import Option, Plugin, Registry
+from lode.store.transfer import FILES_PREFIX, object_key
+
+__all__ = ["FILES_PREFIX", "GROUP", "Capabilities", "Option", "Remote", "RemoteError",
+           "RemoteMissing", "TransientError", "object_key", "plugin_for", "plugins"]
 
 GROUP = "lode.remotes"
-FILES_PREFIX = "files/md5/"
-
-
-class RemoteError(LodeError):
-    """A remote that cannot be reached, configured or written as asked."""
-
-
-class RemoteMissing(RemoteError):
-    """An object the remote does not hold."""
-
-
-class TransientError(RemoteError):
-    """A failure worth retrying (a timeout, a reset connection, a 5xx)."""
-
-
-def object_key(md5: str) -> str:
-    """The remote key of an object: built only from a valid md5, never from a path."""
-    check_md5(md5, "an object name")
-    return f"{FILES_PREFIX}{md5[:2]}/{md5[2:]}"
 
 
 class Capabilities:
@@ -47,13 +36,28 @@ class Capabilities:
         self.processes = processes
 
 
-class Remote:
+class Remote(Plugin):
     """The interface every remote plugin implements."""
 
     schemes: ClassVar[tuple[str, ...]] = ()
-    options: ClassVar[frozenset[str]] = frozenset({"url"})  # config keys it accepts
-    secrets: ClassVar[frozenset[str]] = frozenset()  # keys that belong in config.local only
+    # DVC's common remote schema: what every remote accepts, its plugin's own besides
+    options = (
+        Option("url", "where the remote is"),
+        Option("jobs", "transfers at once"),
+        Option("verify", "DVC's: verify downloads (lode always does)"),
+        Option("push", "DVC's: whether push uses this remote"),
+        Option("worktree", "DVC's: a version-aware worktree remote"),
+        Option("version_aware", "DVC's: a version-aware remote"),
+    )
     capabilities = Capabilities()
+
+    @classmethod
+    def problems(cls) -> list[str]:
+        found = super().problems()
+        if not (isinstance(cls.schemes, tuple) and cls.schemes
+                and all(isinstance(s, str) and s for s in cls.schemes)):
+            found.append("schemes is not a non-empty tuple of URL schemes")
+        return found
 
     def __init__(self, name: str, url: str, config: dict[str, str]) -> None:
         self.name, self.url, self.config = name, url, config
@@ -99,32 +103,30 @@ class Remote:
         pass
 
 
-def plugins() -> dict[str, type[Remote]]:
-    """scheme -> plugin class, from the installed entry points (imported lazily: each
-    plugin imports its client library only when a remote of its scheme is opened)."""
-    from importlib.metadata import entry_points
+REMOTES: Registry[Remote] = Registry(GROUP, Remote, "remote plugin")
 
-    found: dict[str, type[Remote]] = {}
-    for ep in entry_points(group=GROUP):
-        found[ep.name] = ep  # type: ignore[assignment]  # loaded on first use
-    return found
+
+def plugins() -> list[str]:
+    """The schemes of the installed remote plugins ("local": a directory); none imported."""
+    return REMOTES.names()
 
 
 def plugin_for(url: str) -> type[Remote]:
+    """The plugin class for `url`'s scheme (a path without one: a local directory), loaded
+    on first use: each plugin imports its client library only then."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    entries = plugins()
-    ep = entries.get(scheme or "local")
-    if ep is None:
-        known = ", ".join(sorted(s for s in entries if s != "local"))
+    try:
+        return REMOTES.load(scheme or "local")
+    except UnknownPlugin:
+        known = ", ".join(s for s in plugins() if s != "local")
         raise RemoteError(
             f"no remote plugin handles '{scheme}://' URLs.",
             f"Installed: a local directory, {known}; a plugin registers in the "
             f"'{GROUP}' entry-point group.",
-        )
-    try:
-        return ep.load() if hasattr(ep, "load") else ep  # type: ignore[union-attr]
-    except ImportError as e:
+        ) from None
+    except PluginError as e:
+        why = str(e.cause) if isinstance(e.cause, ImportError) else e.why
         raise RemoteError(
-            f"the plugin for '{scheme or 'local'}' remotes cannot be loaded ({e}).",
+            f"the plugin for '{scheme or 'local'}' remotes cannot be loaded ({why}).",
             "Reinstall lode, or the package that provides that plugin.",
         ) from None

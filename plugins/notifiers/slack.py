@@ -4,14 +4,14 @@ that show no blocks.
 
 The webhook URL is the credential (anyone holding it can post to the channel): it comes
 from LODE_SLACK_WEBHOOK_URL or `.dvc/config.local`, never from a tracked file, and no
-message, log line or exception names it. Timeouts and retries: see lode_plugins.notifiers.webhook.
+message, log line or exception names it. Timeouts and retries: the plugin API's webhook
+POST (lode.plugins.notifier.post_json), as for the generic webhook.
 """
 
 from __future__ import annotations
 
-from lode_plugins.notifiers.webhook import WebhookNotifier
-
-from lode.plugins.notifier import format_duration, metric_lines, short_sha
+from lode.plugins import Option
+from lode.plugins.notifier import WebhookNotifier, format_duration, metric_lines, short_sha
 
 ICONS = {"succeeded": "✅", "failed": "❌", "skipped": "⏭"}
 STEP_MARKS = {"ok": "✓", "failed": "✗", "skipped": "–"}
@@ -20,7 +20,8 @@ MAX_ERROR = 1500  # Slack refuses a section text over 3000 characters
 
 
 class SlackNotifier(WebhookNotifier):
-    env = {"url": "LODE_SLACK_WEBHOOK_URL"}
+    options = (Option("url", "the incoming webhook's URL (a credential)", secret=True,
+                      env="LODE_SLACK_WEBHOOK_URL"),)
 
     def payload(self, event: dict) -> dict:
         return slack_payload(event)

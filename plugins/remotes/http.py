@@ -42,7 +42,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
@@ -50,16 +49,19 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 from lode.plugins.remote import (
     FILES_PREFIX,
     Capabilities,
+    Option,
     Remote,
     RemoteError,
     RemoteMissing,
     TransientError,
 )
+from lode.retry import Backoff
 from lode.store.hashing import SMALL
 
 CHUNK = 1 << 20
 DEFAULT_TIMEOUT = 60.0  # dvc-http's REQUEST_TIMEOUT, for both connect and read
-HEAD_ATTEMPTS = 3
+# a HEAD that met a busy server (5xx, 408, 429) is asked again after 0.05 s, then 0.1 s
+HEAD_RETRY = Backoff(attempts=3, first=0.05)
 MAX_REDIRECTS = 10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
@@ -67,10 +69,18 @@ _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 class HTTPRemote(Remote):
     schemes = ("http", "https")
-    options = frozenset({"url", "auth", "user", "password", "ask_password",
-                         "custom_auth_header", "ssl_verify", "read_timeout",
-                         "connect_timeout", "method"})
-    secrets = frozenset({"password"})
+    options = (
+        Option("auth", "basic, digest or custom"),
+        Option("user", "the user name of basic or digest auth"),
+        Option("password", "the password, or with auth = custom the header's value",
+               secret=True),
+        Option("ask_password", "DVC's: prompt for the password (lode does not prompt)"),
+        Option("custom_auth_header", "the header's name with auth = custom"),
+        Option("ssl_verify", "true, false, or a CA bundle's path"),
+        Option("read_timeout", f"seconds (default {DEFAULT_TIMEOUT:g})"),
+        Option("connect_timeout", f"seconds (default {DEFAULT_TIMEOUT:g})"),
+        Option("method", "the upload method: POST (the default) or PUT"),
+    )
     capabilities = Capabilities(jobs=16, upload=True, delete=False, run_cache=False)
 
     def __init__(self, name: str, url: str, config: dict[str, str]) -> None:
@@ -288,12 +298,7 @@ class HTTPRemote(Remote):
 
     def _exists(self, key: str) -> bool:
         # only a server that answered 5xx is worth asking again; a dead one stays dead
-        for attempt in range(HEAD_ATTEMPTS - 1):
-            try:
-                return self._head(key)
-            except _Busy:
-                time.sleep(0.05 * 2**attempt)
-        return self._head(key)
+        return HEAD_RETRY.call(self._head, key, retry_on=(_Busy,))
 
     def _head(self, key: str) -> bool:
         doing = f"checking '{key}'"

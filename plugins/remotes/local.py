@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from lode.atomic import tmp_name, unlink_quiet, write_bytes_atomic
 from lode.plugins.remote import FILES_PREFIX, Capabilities, Remote, RemoteError, RemoteMissing
 from lode.store.hashing import SMALL, read_all
+from lode.store.hashing import default_jobs as per_core
 
 # Filesystems where each file operation is a network round trip: threads overlap the waits.
 NETWORK_FS = frozenset({
@@ -42,8 +43,6 @@ def default_jobs(network: bool) -> int:
     """On a local disk creating small files is CPU work (system calls, inode allocation):
     one worker process per core (lode.parallel). On a network mount each call waits on a
     round trip, and eight threads in flight hide it."""
-    from lode.store.hashing import default_jobs as per_core
-
     return 8 if network else per_core()
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from lode.plugins.remote import (
     FILES_PREFIX,
     Capabilities,
+    Option,
     Remote,
     RemoteError,
     RemoteMissing,
@@ -72,15 +73,34 @@ def _boundary(pos: float) -> str:
 
 class S3Remote(Remote):
     schemes = ("s3",)
-    options = frozenset({
-        "url", "endpointurl", "region", "profile", "credentialpath", "configpath",
-        "access_key_id", "secret_access_key", "session_token", "use_ssl", "ssl_verify",
-        "allow_anonymous_login", "read_timeout", "connect_timeout", "sse", "sse_kms_key_id",
-        "sse_customer_algorithm", "sse_customer_key", "acl", "grant_read", "grant_read_acp",
-        "grant_write_acp", "grant_full_control", "listobjects", "cache_regions", "jobs",
-        "checksum_jobs", "verify", "worktree", "no_traverse", "version_aware",
-    })
-    secrets = frozenset({"access_key_id", "secret_access_key", "session_token"})
+    options = (
+        Option("endpointurl", "an S3-compatible store's endpoint"),
+        Option("region", "the bucket's region"),
+        Option("profile", "a profile of the AWS config files"),
+        Option("credentialpath", "the AWS credentials file"),
+        Option("configpath", "the AWS config file"),
+        Option("access_key_id", "the access key's id", secret=True),
+        Option("secret_access_key", "the access key's secret", secret=True),
+        Option("session_token", "a temporary session's token", secret=True),
+        Option("use_ssl", "https to the endpoint (default true)"),
+        Option("ssl_verify", "verify the endpoint's certificate, or a CA bundle's path"),
+        Option("allow_anonymous_login", "unsigned requests when no credentials are found"),
+        Option("read_timeout", "seconds"),
+        Option("connect_timeout", "seconds"),
+        Option("sse", "server-side encryption: AES256 or aws:kms"),
+        Option("sse_kms_key_id", "the KMS key of sse = aws:kms"),
+        Option("sse_customer_algorithm", "SSE-C's algorithm (default AES256)"),
+        Option("sse_customer_key", "SSE-C's key, base64"),
+        Option("acl", "a canned ACL for uploads"),
+        Option("grant_read", "uploads' grant"),
+        Option("grant_read_acp", "uploads' grant"),
+        Option("grant_write_acp", "uploads' grant"),
+        Option("grant_full_control", "uploads' grant"),
+        Option("listobjects", "DVC's: list with ListObjects v1"),
+        Option("cache_regions", "DVC's: cache bucket regions"),
+        Option("checksum_jobs", "DVC's: hashing jobs"),
+        Option("no_traverse", "DVC's: no listing for existence"),
+    )
     capabilities = Capabilities(jobs=16)
 
     def __init__(self, name: str, url: str, config: dict[str, str]) -> None:
