@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from lode import progress
 from lode.errors import LodeError
 
 T = TypeVar("T")
@@ -33,19 +34,26 @@ FORK_FROM = 1000  # items: fewer are not worth a process
 _HEADER = struct.Struct("!cQ")  # kind, then a count (b"p") or a payload length (b"r", b"e")
 
 
+def default_jobs() -> int:
+    """Workers for file work: LODE_JOBS, else one per core (2 to 16)."""
+    env = os.environ.get("LODE_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    # One thread per core measured fastest for adding and checking out 20,000 small files:
+    # the work is system calls, and more threads than cores only fight over the GIL
+    # (1.8 s with 2 threads against 3.6 s with 4 for `add`, on 2 cores).
+    return max(2, min(16, os.cpu_count() or 1))
+
+
 def parallel_map(
     fn: Callable[[T], R], items: Sequence[T], desc: str = "", jobs: int | None = None,
     processes: bool = False,
 ) -> list[R]:
     """`[fn(x) for x in items]` with `jobs` workers; `desc` labels the progress bar shown on
     long work. `processes` asks for forked workers (see the module note)."""
-    from lode.store.hashing import default_jobs
-
     jobs = jobs or default_jobs()
     if len(items) < SERIAL_BELOW:
         return [fn(x) for x in items]
-    from lode import progress
-
     with progress.bar(len(items), desc) as bar:
         if jobs > 1 and processes and len(items) >= FORK_FROM and _can_fork():
             # one process per core, each with its share of the threads: a remote whose

@@ -6,8 +6,13 @@ import os
 from functools import cached_property
 
 from lode.config import Config
-from lode.errors import NotARepoError, TargetError
+from lode.errors import ConfigError, NotARepoError, TargetError
+from lode.flock import RepoLock
 from lode.paths import check_no_links
+from lode.store.ignore import Ignore
+from lode.store.links import KINDS
+from lode.store.objects import ObjectStore
+from lode.store.statcache import StatCache
 
 DVC_DIR = ".dvc"
 
@@ -58,10 +63,8 @@ class Repo:
     def link_types(self) -> list[str]:
         raw = self.config.get("cache", "type") or "reflink,copy"
         types = [t.strip() for t in raw.split(",") if t.strip()]
-        bad = [t for t in types if t not in ("reflink", "hardlink", "symlink", "copy")]
+        bad = [t for t in types if t not in KINDS]
         if bad:
-            from lode.errors import ConfigError
-
             raise ConfigError(
                 f"cache.type '{raw}' is not valid; use a comma-separated list of "
                 "reflink, hardlink, symlink, copy."
@@ -69,26 +72,25 @@ class Repo:
         return types
 
     @cached_property
-    def odb(self):  # -> lode.store.objects.ObjectStore, imported late to keep start-up cheap
-        from lode.store.objects import ObjectStore
-
+    def objects(self) -> ObjectStore:
+        """The object store: the cache's `files/md5/` (and the DVC 2 layout beside it)."""
         return ObjectStore(self.cache_dir, self.stat)
 
-    @cached_property
-    def stat(self):  # -> lode.store.statcache.StatCache
-        from lode.store.statcache import StatCache
+    @property
+    def odb(self) -> ObjectStore:
+        """The old name of `objects`, still used by lode.store.transfer, lode.ops.used,
+        lode.ops.cloud_status, lode.pipeline.revisions and lode.pipeline.run."""
+        return self.objects
 
+    @cached_property
+    def stat(self) -> StatCache:
         return StatCache(os.path.join(self.state_dir, "stat.db"))
 
     @cached_property
-    def ignore(self):  # -> lode.store.ignore.Ignore
-        from lode.store.ignore import Ignore
-
+    def ignore(self) -> Ignore:
         return Ignore(self.root)
 
-    def lock(self):
-        from lode.flock import RepoLock
-
+    def lock(self) -> RepoLock:
         return RepoLock(os.path.join(self.tmp_dir, "lock"))
 
     def close(self) -> None:

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
 
-from lode.cli.output import say
+from lode.cli.output import say, warn
+from lode.ops import gc
+from lode.ops.add import add, commit
+from lode.ops.checkout import checkout
+from lode.ops.cloud_status import cloud_status
+from lode.ops.remotes import open_remote, tracked_secrets
+from lode.ops.status import status
+from lode.ops.unprotect import unprotect
+from lode.ops.used import collect
 from lode.repo import Repo
 
 
@@ -25,8 +34,6 @@ def _writer(func):
 
 @_writer
 def run_add(args, repo: Repo) -> int:
-    from lode.ops.add import add
-
     results = add(repo, args.targets, scm=repo.scm)
     for r in results:
         say(args, f"{'Added' if r.changed else 'Unchanged'} {r.output} -> {r.pointer}")
@@ -39,8 +46,6 @@ def run_add(args, repo: Repo) -> int:
 
 @_writer
 def run_commit(args, repo: Repo) -> int:
-    from lode.ops.add import commit
-
     for r in commit(repo, args.targets or None):
         if r.changed:
             say(args, f"Committed {r.output} -> {r.pointer}")
@@ -49,8 +54,6 @@ def run_commit(args, repo: Repo) -> int:
 
 @_writer
 def run_checkout(args, repo: Repo) -> int:
-    from lode.ops.checkout import checkout
-
     result = checkout(repo, args.targets or None, force=args.force, relink=args.relink)
     for path in result.added:
         say(args, f"A\t{path}")
@@ -60,10 +63,6 @@ def run_checkout(args, repo: Repo) -> int:
 
 
 def _cloud_status(args, repo: Repo) -> int:
-    from lode.ops.cloud_status import cloud_status
-    from lode.ops.remotes import open_remote
-    from lode.ops.used import collect
-
     remote = open_remote(repo, args.remote)
     report = cloud_status(repo, remote, collect(repo, args.targets or None))
     if args.json:
@@ -77,21 +76,15 @@ def _cloud_status(args, repo: Repo) -> int:
 
 
 def _warn_secrets(repo: Repo) -> None:
-    from lode.cli.output import warn
-
     if repo.config.level("repo") and any(
         s.startswith('remote "') and len(k) > 1 for s, k in repo.config.level("repo").items()
     ):
-        from lode.ops.remotes import tracked_secrets
-
         for name in tracked_secrets(repo):
             warn(f"{name} is a secret in the tracked .dvc/config; move it to .dvc/config.local "
                  "('lode remote modify --local') and out of Git history.")
 
 
 def run_status(args) -> int:
-    from lode.ops.status import status
-
     repo = Repo.find()
     try:
         _warn_secrets(repo)
@@ -131,8 +124,6 @@ def run_status(args) -> int:
 
 @_writer
 def run_unprotect(args, repo: Repo) -> int:
-    from lode.ops.unprotect import unprotect
-
     for path in unprotect(repo, args.targets):
         if args.verbose:
             say(args, f"unprotected {path}")
@@ -148,54 +139,30 @@ def _size(n: int) -> str:
 
 
 def run_gc(args) -> int:
-    import sys
-
-    from lode.errors import LodeError
-    from lode.ops import gc
-
     repo = Repo.find()
     try:
         with repo.lock():
-            # Everything that can refuse runs before the first deletion, --dry included.
-            refs = gc.referenced(repo, args.workspace, args.all_branches, args.all_tags,
-                                 args.all_commits)
-            unknown = gc.expand_dirs(repo, refs)
-            remote, keys = None, []
-            if args.cloud:
-                from lode.ops.remotes import open_remote
-
-                remote = open_remote(repo, args.remote)
-                if not remote.capabilities.delete:
-                    raise LodeError(f"remote '{remote.name}' cannot delete objects.")
-                gc.expand_dirs_from(repo, remote, refs, unknown)
-                keys = gc.unused_remote(remote, refs)
-            else:
-                gc.refuse_unknown(refs, unknown)
-            local = gc.unused_local(repo, refs)
-            total = sum(size for _, _, size in local)
-            say(args, f"{len(local)} unused object(s) in the cache ({_size(total)})"
-                + (f", {len(keys)} on remote '{remote.name}'" if remote else "") + ".")
+            plan = gc.plan(repo, args.workspace, args.all_branches, args.all_tags,
+                           args.all_commits, cloud=args.cloud, remote_name=args.remote)
+            remote = plan.remote
+            say(args, f"{len(plan.local)} unused object(s) in the cache ({_size(plan.local_size)})"
+                + (f", {len(plan.keys)} on remote '{remote.name}'" if remote else "") + ".")
             if args.dry:
-                for md5, _, size in local:
+                for md5, _, size in plan.local:
                     say(args, f"would remove {md5} ({_size(size)})")
-                for key in keys:
+                for key in plan.keys:
                     say(args, f"would remove {remote.name}:{key}")
                 return 0
-            if not (local or keys):
+            if plan.empty:
                 return 0
-            if not args.force:
-                if not sys.stdin.isatty():
-                    raise LodeError("gc deletes data and needs confirmation: rerun with -f "
-                                    "(or --dry to see what would go).")
+            if gc.confirm_needed(plan, args.force, sys.stdin.isatty):
                 answer = input("Remove them? [y/N] ").strip().lower()
                 if answer not in ("y", "yes"):
                     say(args, "Nothing removed.")
                     return 0
-            gc.remove_local(local)
-            if keys:
-                remote.delete_many(keys)
-            say(args, f"Removed {len(local)} object(s)"
-                + (f" and {len(keys)} from '{remote.name}'" if remote else "") + ".")
+            gc.remove(plan)
+            say(args, f"Removed {len(plan.local)} object(s)"
+                + (f" and {len(plan.keys)} from '{remote.name}'" if remote else "") + ".")
     finally:
         repo.close()
     return 0

@@ -9,8 +9,8 @@ from lode.errors import TargetError
 from lode.store import gitignore, pointers
 from lode.store.listing import check_utf8
 from lode.store.materialize import link_workspace
-from lode.store.outputs import Built, build
-from lode.store.pointers import POINTER_SUFFIX, Out, Pointer
+from lode.store.outputs import Output, build
+from lode.store.pointers import POINTER_SUFFIX, Pointer
 from lode.store.targets import enclosing_output, select
 
 
@@ -34,7 +34,7 @@ def add(repo, targets: list[str], scm: bool) -> list[Recorded]:
             if out is None:
                 raise TargetError(f"{repo.rel(pointer_path)} does not track '{repo.rel(path)}'.")
         else:
-            out = Out(os.path.basename(path))
+            out = Output(os.path.basename(path))
             pointer = Pointer(pointer_path, [out])
         recorded = _record(repo, pointer, out, path)
         if scm and not gitignore.git_ignores(repo.root, path) and gitignore.ensure_ignored(path):
@@ -52,8 +52,8 @@ def commit(repo, targets: list[str] | None) -> list[Recorded]:
     return results
 
 
-def _record(repo, pointer: Pointer, out: Out, path: str) -> Recorded:
-    built: Built = build(repo, path, insert=out.cached)
+def _record(repo, pointer: Pointer, out: Output, path: str) -> Recorded:
+    built = build(repo, path, insert=out.cached)
     if out.cached:
         link_workspace(repo, path, built)
     new = out.with_hash(built.md5, built.size, built.nfiles, built.isexec)

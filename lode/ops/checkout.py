@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 
 from lode.errors import CheckoutError, ModifiedError
+from lode.pipeline.graph import is_stage_target, load_project
+from lode.store.hashinfo import is_dir_md5
 from lode.store.materialize import execute, plan_dir, plan_file
 from lode.store.targets import select_parts
 
@@ -22,9 +24,6 @@ def _stage_plans(repo, targets: list[str] | None, relink: bool):
     """Plans for the cached outputs dvc.lock records (all stages, or the stage targets),
     and the pointers for the other targets (every pointer when there are no targets; the
     scan that found the pipelines found them too)."""
-    from lode.ops.status import is_stage_target
-    from lode.pipeline.graph import load_project
-
     pointers: list = []
     project = load_project(repo, pointers)
     stages, parts = project.stages, [(p, None) for p in pointers]
@@ -37,7 +36,7 @@ def _stage_plans(repo, targets: list[str] | None, relink: bool):
     for stage in stages:
         for rec in project.recorded_outs(stage):
             path = stage.abspath(rec["path"])
-            if rec["md5"].endswith(".dir"):
+            if is_dir_md5(rec["md5"]):
                 plans.append(plan_dir(repo, path, rec["md5"], relink))
             else:
                 plans.append(plan_file(repo, path, rec["md5"], bool(rec.get("isexec")), relink))

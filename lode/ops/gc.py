@@ -5,7 +5,9 @@ read from its `.dvc` files and `dvc.lock` files (straight from Git with GitPytho
 checkout), directories expanded through their manifests. Objects named by any run-cache
 entry are kept too, so a run cache never points at nothing.
 
-Deleting is the one thing that cannot be undone, so gc never deletes on doubt: a file that
+`plan` makes every decision (what the scopes keep, what goes, on which remote) before the
+first deletion; `confirm_needed` says whether to ask; `remove` deletes. Deleting is the
+one thing that cannot be undone, so gc never deletes on doubt: a file that
 could reference data and cannot be read whole (conflict markers after a merge, malformed
 YAML, a bad md5, an unreadable directory or revision), a referenced directory manifest that
 is missing or corrupt, or a remote key that is not an object's, stops gc before anything is
@@ -16,13 +18,17 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from lode.errors import LodeError, MalformedError
+from lode.ops.remotes import open_remote
 from lode.pipeline.revisions import GitTree, Scm, WorkspaceTree
-from lode.plugins.remote import FILES_PREFIX, object_key
-from lode.store.hashinfo import is_md5
+from lode.plugins.remote import FILES_PREFIX, Remote, object_key
+from lode.store.hashinfo import is_dir_md5, is_md5
 from lode.store.objects import CorruptObject, MissingObject
 from lode.store.references import file_refs, may_reference, run_entry_refs
+from lode.store.transfer import download_object
 
 _SKIP_DIRS = {".git", ".dvc"}
 _SYMLINK_MODE = 0o120000
@@ -31,6 +37,61 @@ _NOTHING = "gc removed nothing"
 
 class GcError(LodeError):
     pass
+
+
+# -- the flow: decide, confirm, remove -------------------------------------------------
+@dataclass
+class GcPlan:
+    """What gc would delete: cache objects as (md5, path, size), and object keys on
+    `remote` (None: the cache only)."""
+
+    local: list[tuple[str, str, int]] = field(default_factory=list)
+    remote: Remote | None = None
+    keys: list[str] = field(default_factory=list)
+
+    @property
+    def local_size(self) -> int:
+        return sum(size for _, _, size in self.local)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.local or self.keys)
+
+
+def plan(repo, workspace: bool, all_branches: bool, all_tags: bool, all_commits: bool,
+         cloud: bool = False, remote_name: str | None = None) -> GcPlan:
+    """What the chosen scopes leave unused, in the cache and, with `cloud`, on the remote
+    (`remote_name`, or the default). Everything that can refuse runs here, before the
+    first deletion (and for --dry too)."""
+    refs = referenced(repo, workspace, all_branches, all_tags, all_commits)
+    unknown = expand_dirs(repo, refs)
+    remote, keys = None, []
+    if cloud:
+        remote = open_remote(repo, remote_name)
+        if not remote.capabilities.delete:
+            raise GcError(f"remote '{remote.name}' cannot delete objects.")
+        expand_dirs_from(repo, remote, refs, unknown)
+        keys = unused_remote(remote, refs)
+    else:
+        refuse_unknown(refs, unknown)
+    return GcPlan(unused_local(repo, refs), remote, keys)
+
+
+def confirm_needed(gc_plan: GcPlan, force: bool, can_ask: Callable[[], bool]) -> bool:
+    """Whether to ask the user before `remove`: there is something to delete and no
+    --force. GcError when it must ask and `can_ask()` says nobody can (no terminal)."""
+    if gc_plan.empty or force:
+        return False
+    if not can_ask():
+        raise GcError("gc deletes data and needs confirmation: rerun with -f "
+                      "(or --dry to see what would go).")
+    return True
+
+
+def remove(gc_plan: GcPlan) -> None:
+    remove_local(gc_plan.local)
+    if gc_plan.keys:
+        gc_plan.remote.delete_many(gc_plan.keys)  # type: ignore[union-attr]
 
 
 # -- what the scopes reference ---------------------------------------------------------
@@ -54,7 +115,7 @@ class Refs:
     def add(self, records: list[tuple[str, bool]], where: str) -> None:
         for md5, legacy in records:
             self.where.setdefault(md5, where)
-            if md5.endswith(".dir") and not legacy:
+            if is_dir_md5(md5) and not legacy:
                 self.dirs.add(md5)
 
     def read(self, name: str, data: bytes | None, where: str) -> None:
@@ -203,12 +264,12 @@ def expand_dirs(repo, refs: Refs) -> dict[str, str]:
     lives in the cache's old layout, which gc never collects: its manifest is read there
     (or where `dvc cache migrate` put it) when it can be, and is not needed otherwise."""
     unknown: dict[str, str] = {}
-    for md5 in sorted(m for m in refs.keep if m.endswith(".dir")):
+    for md5 in sorted(m for m in refs.keep if is_dir_md5(m)):
         modern = md5 in refs.dirs
         why = ""
         for legacy in ((False,) if modern else (True, False)):
             try:
-                entries = repo.odb.read_manifest(md5, legacy=legacy)
+                entries = repo.objects.read_manifest(md5, legacy=legacy)
             except MissingObject:
                 why = why or "missing from the cache"
             except CorruptObject:
@@ -243,8 +304,6 @@ def expand_dirs_from(repo, remote, refs: Refs, unknown: dict[str, str]) -> None:
     """Bring the manifests missing (or corrupt) in the cache from `remote` and expand
     them; a remote gc that could not read one would delete that directory's files, so it
     refuses."""
-    from lode.store.transfer import download_object
-
     for md5 in sorted(unknown):
         download_object(repo, remote, md5)  # verified before it replaces anything
     refuse_unknown(refs, expand_dirs(repo, refs), remote.name)
@@ -254,8 +313,8 @@ def unused_local(repo, keep: Refs | set[str]) -> list[tuple[str, str, int]]:
     """(md5, path, size) of cache objects not in `keep`; only regular files whose name is
     an md5 (a DVC 2 `.dir.unpacked` directory or a stray file is never an object)."""
     out = []
-    for md5, path in repo.odb.iter_objects():
-        if md5 in keep or not is_md5(md5) or path != repo.odb.path(md5):
+    for md5, path in repo.objects.iter_objects():
+        if md5 in keep or not is_md5(md5) or path != repo.objects.path(md5):
             continue
         try:
             st = os.lstat(path)

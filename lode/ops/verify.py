@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 
 from lode.parallel import parallel_map
+from lode.store.hashinfo import content_md5
 from lode.store.hashing import md5_file
-from lode.store.objects import content_md5
 from lode.store.statcache import stat_key
 
 
 def verify_cache(repo) -> tuple[int, list[tuple[str, str]]]:
     """Return (objects checked, [(md5, path) of corrupt ones])."""
-    objects = list(repo.odb.iter_objects())
+    objects = list(repo.objects.iter_objects())
 
     def check(item):
         md5, path = item

@@ -9,6 +9,7 @@ from lode.errors import LodeError, TargetError
 from lode.pipeline import dvcfile
 from lode.pipeline.stage import Stage
 from lode.store.lockfile import Lockfile
+from lode.store.targets import scan
 
 
 class PipelineError(LodeError):
@@ -266,8 +267,6 @@ class Project:
 
 def load_project(repo, pointers: list | None = None) -> Project:
     """Parse every dvc.yaml; a stage's output directories are not searched for more."""
-    from lode.store.targets import scan
-
     parsed: list[tuple[str, list[Stage], dict]] = []
 
     def on_dvcfile(path: str) -> list[str]:
@@ -281,6 +280,22 @@ def load_project(repo, pointers: list | None = None) -> Project:
     outs = _pointer_outs(repo, found)
     parsed.sort(key=lambda t: t[0])
     return Project(repo, parsed, outs)
+
+
+def is_stage_target(project: Project, target: str) -> bool:
+    """Whether a command-line target names stages (`dvc.yaml`, `file:stage`, a directory
+    holding a dvc.yaml, a stage of ./dvc.yaml) rather than a tracked path."""
+    if ":" in target or os.path.basename(target) == "dvc.yaml":
+        return True
+    if os.path.isfile(os.path.join(target, "dvc.yaml")):
+        return True
+    if os.path.lexists(target) or os.path.lexists(target + ".dvc"):
+        return False
+    here = os.path.join(os.getcwd(), "dvc.yaml")
+    return any(
+        s.dvcfile == here and (s.name == target or s.name.startswith(target + "@"))
+        for s in project.stages
+    )
 
 
 def _pointer_outs(repo, found: list) -> dict[str, str]:

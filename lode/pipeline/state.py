@@ -10,8 +10,7 @@ from typing import Any
 from lode.errors import TargetError
 from lode.pipeline import params as params_mod
 from lode.pipeline.stage import Stage
-from lode.store import lockfile
-from lode.store.pointers import Out
+from lode.store.outputs import Output, build, out_state
 
 _params_docs: dict[tuple, dict] = {}
 
@@ -52,13 +51,11 @@ def params_values(stage: Stage) -> tuple[dict[str, dict], dict[str, list[str] | 
 
 def dep_item(repo, stage: Stage, path: str) -> dict | None:
     """The lock record of a dependency as it is now; None when it does not exist."""
-    from lode.store.outputs import build
-
     try:
         built = build(repo, stage.abspath(path))
     except TargetError:
         return None
-    return lockfile.item(path, built.md5, built.size, built.nfiles, built.isexec)
+    return Output(path, built.md5, built.size, built.nfiles, built.isexec).to_lock_dict()
 
 
 def _by_path(items: Any) -> dict[str, dict]:
@@ -96,8 +93,8 @@ def _params_status(stage: Stage, recorded: Any, cwd: str) -> dict[str, Any]:
     return out
 
 
-def out_record(spec, record: dict | None, where: str) -> Out:
-    out = Out.from_dict(record, where) if record else Out(spec.path)
+def out_record(spec, record: dict | None, where: str) -> Output:
+    out = Output.from_dict(record, where) if record else Output(spec.path)
     if not spec.cache:
         out.extra["cache"] = False
     return out
@@ -106,8 +103,6 @@ def out_record(spec, record: dict | None, where: str) -> Out:
 def stage_status(repo, stage: Stage, entry: dict | None, cwd: str | None = None) -> list:
     """DVC's status list for a stage: {"changed deps": {...}}, {"changed outs": {...}},
     "changed command", "always changed"; empty when up to date."""
-    from lode.ops.status import out_state
-
     cwd = cwd or os.getcwd()
     entry = entry or {}
     report: list = []

@@ -15,6 +15,7 @@ from lode import yamlio
 from lode.atomic import write_text_atomic
 from lode.errors import MalformedError
 from lode.store.hashinfo import check_md5
+from lode.store.outputs import Output
 
 SCHEMA = "2.0"
 HEADER = "schema: '2.0'\nstages:\n"
@@ -53,15 +54,8 @@ def check_entry(name: str, entry: Any, where: str) -> dict:
 
 
 def item(path: str, md5: str, size: int | None, nfiles: int | None, isexec: bool) -> dict:
-    """One dep or out record, keys in DVC's order."""
-    d: dict[str, Any] = {"path": path, "hash": "md5", "md5": md5}
-    if size is not None:
-        d["size"] = size
-    if nfiles is not None:
-        d["nfiles"] = nfiles
-    if isexec:
-        d["isexec"] = True
-    return d
+    """One dep or out record, keys in DVC's order (Output.to_lock_dict)."""
+    return Output(path, md5, size, nfiles, isexec).to_lock_dict()
 
 
 def entry(cmd: Any, deps: list[dict], params: dict[str, dict], outs: list[dict]) -> dict:

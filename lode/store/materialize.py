@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from lode.atomic import is_tmp_name, remove_stale_temps
 from lode.parallel import parallel_map
 from lode.paths import LinkGuard, check_no_links
-from lode.store.hashing import md5_file
+from lode.store.hashing import md5_dos2unix_file, md5_file
 from lode.store.listing import walk_files
 from lode.store.objects import CorruptObject, MissingObject
-from lode.store.outputs import Built, file_md5_cached
+from lode.store.outputs import Output, file_md5_cached
 from lode.store.statcache import Stat
 
 
@@ -43,7 +43,7 @@ class Plan:
 def _is_linked(repo, md5: str, dest: str, st_dest: Stat) -> bool:
     """Already the right kind of link to the object (for --relink and hardlink/symlink add)."""
     kind = repo.link_types[0]
-    obj = repo.odb.path(md5)
+    obj = repo.objects.path(md5)
     if kind == "symlink":
         return os.path.islink(dest) and os.readlink(dest) == os.path.abspath(obj)
     if kind == "hardlink":
@@ -66,15 +66,12 @@ def plan_file(
         return plan
     cur = file_md5_cached(repo, path)
     plan.created = cur is None
-    if cur is not None and cur != md5 and legacy:
-        from lode.store.hashing import md5_dos2unix_file
-
-        if md5_dos2unix_file(path) == md5:
-            cur = md5
+    if cur is not None and cur != md5 and legacy and md5_dos2unix_file(path) == md5:
+        cur = md5
     if cur == md5 and not (relink and not _is_linked(repo, md5, path, _stat(path))):
         plan.keep.append(("", _stat(path)))
         return plan
-    if cur is not None and not repo.odb.exists(cur):
+    if cur is not None and not repo.objects.exists(cur):
         plan.lose.append(repo.rel(path))
     plan.link.append(("", path, md5))
     return plan
@@ -98,7 +95,7 @@ def plan_dir(
     plan = Plan(path, md5, True, legacy=legacy)
     if entries is None:
         try:
-            entries = repo.odb.read_manifest(md5, legacy)
+            entries = repo.objects.read_manifest(md5, legacy)
         except (MissingObject, CorruptObject) as e:
             why = "missing from the cache" if isinstance(e, MissingObject) else "corrupt"
             plan.failed.append((repo.rel(path), md5, why))
@@ -133,7 +130,7 @@ def plan_dir(
         if want is None and is_tmp_name(os.path.basename(rel)):
             plan.remove.append(abspath)  # a killed checkout's leftover, nobody's data
             continue
-        if not repo.odb.exists(cur):
+        if not repo.objects.exists(cur):
             plan.lose.append(f"{rel_root}/{rel}")
         if want is None:
             plan.remove.append(abspath)
@@ -169,7 +166,7 @@ def execute(repo, plan: Plan, link_types: list[str] | None = None) -> None:
         os.unlink(p)
     if not plan.is_dir:
         remove_stale_temps(plan.path)  # what a killed run left beside the file
-    odb, types = repo.odb, link_types or repo.link_types
+    store, types = repo.objects, link_types or repo.link_types
     parents = {os.path.dirname(a) for _, a, _ in plan.link}
     for d in sorted(parents):
         os.makedirs(d, exist_ok=True)
@@ -177,7 +174,7 @@ def execute(repo, plan: Plan, link_types: list[str] | None = None) -> None:
     def one(item):
         rel, abspath, md5 = item
         try:
-            return rel, md5, odb.link(md5, abspath, types, plan.isexec, plan.legacy), None
+            return rel, md5, store.link(md5, abspath, types, plan.isexec, plan.legacy), None
         except MissingObject:
             return rel, md5, None, "missing from the cache"
         except CorruptObject:
@@ -198,7 +195,7 @@ def execute(repo, plan: Plan, link_types: list[str] | None = None) -> None:
         repo.stat.put_trusted([(rel_root, done[0][1], plan.md5)])
 
 
-def link_workspace(repo, path: str, built: Built) -> None:
+def link_workspace(repo, path: str, built: Output) -> None:
     """After add/commit: with a hardlink or symlink cache, turn the workspace files into
     links to their (read-only) objects. Copy and reflink leave the bytes where they are."""
     if repo.link_types[0] in ("copy", "reflink"):

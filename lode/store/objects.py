@@ -1,28 +1,27 @@
-"""The content-addressed object store `.dvc/cache/files/md5/<2>/<30>` and linking out of it.
+"""The content-addressed object store `.dvc/cache/files/md5/<2>/<30>`: layout, insertion,
+verified reading, and putting an object into the workspace.
 
 Objects are written to a temporary file and renamed into place, read-only (0444). An
 object is linked into the workspace only after its bytes were checked against its name:
 while copying (free, the bytes pass through anyway), or through the stat cache, which
-remembers objects lode already verified.
+remembers objects lode already verified. The kinds of link are lode.store.links.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import os
 import stat as stat_mod
 
 from lode.atomic import create_atomic, tmp_name, unlink_quiet, write_bytes_atomic
-from lode.errors import MalformedError
-from lode.store.hashinfo import check_md5
+from lode.errors import MalformedError, TargetError
+from lode.store.hashinfo import check_md5, content_md5
 from lode.store.hashing import SMALL, copy_with_md5, md5_dos2unix_file, md5_file, read_all
+from lode.store.links import NO_LINK, Links, LinkUnsupported
 from lode.store.manifest import parse_manifest
 from lode.store.statcache import Stat, StatCache, stat_key
 
-FICLONE = 0x40049409  # linux/fs.h
-_NO_LINK = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.ENOSYS, errno.EPERM}
 OBJ_MODE = 0o444
 
 
@@ -38,22 +37,13 @@ class MissingObject(Exception):
         self.md5, self.path = md5, path
 
 
-class LinkUnsupported(Exception):
-    pass
-
-
-def content_md5(md5: str) -> str:
-    """The md5 an object's bytes hash to: a `.dir` manifest is named by it plus a suffix."""
-    return md5[:-4] if md5.endswith(".dir") else md5
-
-
 class ObjectStore:
     def __init__(self, root: str, stat: StatCache) -> None:
         self.root = root
         self.stat = stat
         self.files_dir = os.path.join(root, "files", "md5")
         self._dirs: set[str] = set()
-        self._broken_links: set[str] = set()
+        self.links = Links()
 
     # -- layout ------------------------------------------------------------------------
     def path(self, md5: str, legacy: bool = False) -> str:
@@ -126,11 +116,11 @@ class ObjectStore:
         """
         if md5 is not None and self.exists(md5):
             return md5, stat_key(os.stat(src))
-        if link_types[0] in ("hardlink", "symlink") and "hardlink" not in self._broken_links:
+        if link_types[0] in ("hardlink", "symlink") and "hardlink" not in self.links.broken:
             try:
                 return self._add_by_link(src, md5)
             except LinkUnsupported:
-                self._broken_links.add("hardlink")
+                self.links.broken.add("hardlink")
         fd = os.open(src, os.O_RDONLY)
         try:
             st = os.fstat(fd)
@@ -156,7 +146,7 @@ class ObjectStore:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJ_MODE)
             try:
-                if "reflink" in link_types and self._reflink(src_fd, fd):
+                if "reflink" in link_types and self.links.reflink(src_fd, fd):
                     got = md5_file(src)
                 else:
                     got, _ = copy_with_md5(src_fd, fd, st.st_size, dst_name=self.root)
@@ -180,13 +170,11 @@ class ObjectStore:
         try:
             os.link(src, tmp)
         except OSError as e:
-            if e.errno in _NO_LINK:
+            if e.errno in NO_LINK:
                 raise LinkUnsupported from e
             raise
         try:
             if stat_key(os.stat(tmp)) != before:
-                from lode.errors import TargetError
-
                 raise TargetError(f"'{src}' changed while it was being added; add it again.")
             os.chmod(tmp, OBJ_MODE)
             self._commit_tmp(tmp, got)
@@ -194,18 +182,6 @@ class ObjectStore:
             unlink_quiet(tmp)
             raise
         return got, stat_key(os.stat(src))
-
-    def _reflink(self, src_fd: int, dst_fd: int) -> bool:
-        if "reflink" in self._broken_links:
-            return False
-        try:
-            fcntl.ioctl(dst_fd, FICLONE, src_fd)
-            return True
-        except OSError as e:
-            if e.errno in _NO_LINK:
-                self._broken_links.add("reflink")
-                return False
-            raise
 
     # -- reading and verifying ---------------------------------------------------------
     def read_verified(self, md5: str, legacy: bool = False) -> bytes:
@@ -277,27 +253,17 @@ class ObjectStore:
         the first link type that works here; return the stat of the new `dest`."""
         obj = self.path(md5, legacy)
         for lt in link_types:
-            if lt in self._broken_links:
+            if lt in self.links.broken:
                 continue
             try:
                 if lt == "copy":
                     return self._link_copy(md5, obj, dest, isexec, legacy)
                 if not self.is_sound(md5, obj, legacy):
                     raise CorruptObject(md5, obj)
-                return getattr(self, f"_link_{lt}")(md5, obj, dest, isexec)
+                return self.links.place(lt, obj, dest, isexec)
             except LinkUnsupported:
-                self._broken_links.add(lt)
+                self.links.broken.add(lt)
         raise LinkUnsupported(f"none of the cache types {', '.join(link_types)} works here")
-
-    def _place(self, dest: str, make) -> Stat:
-        tmp = tmp_name(dest)
-        try:
-            make(tmp)
-            os.replace(tmp, dest)
-        except BaseException:
-            unlink_quiet(tmp)
-            raise
-        return stat_key(os.stat(dest))
 
     def _link_copy(self, md5: str, obj: str, dest: str, isexec: bool, legacy: bool) -> Stat:
         # The hot path of checkout: as few system calls per file as the job allows.
@@ -333,41 +299,6 @@ class ObjectStore:
         if size >= SMALL:
             self.stat.put_trusted([(obj, stat_key(os.stat(obj)), md5)])
         return st
-
-    def _link_reflink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
-        def make(tmp: str) -> None:
-            with open(obj, "rb") as fsrc:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if isexec else 0o666)
-                try:
-                    if not self._reflink(fsrc.fileno(), fd):
-                        raise LinkUnsupported
-                finally:
-                    os.close(fd)
-
-        return self._place(dest, make)
-
-    def _link_hardlink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
-        try:
-            if os.path.samefile(obj, dest):
-                return stat_key(os.stat(dest))
-        except OSError:
-            pass
-
-        def make(tmp: str) -> None:
-            try:
-                os.link(obj, tmp)
-            except OSError as e:
-                if e.errno in _NO_LINK or e.errno == errno.EMLINK:
-                    raise LinkUnsupported from e
-                raise
-
-        return self._place(dest, make)
-
-    def _link_symlink(self, md5: str, obj: str, dest: str, isexec: bool) -> Stat:
-        target = os.path.abspath(obj)
-        if os.path.islink(dest) and os.readlink(dest) == target:
-            return stat_key(os.stat(dest))
-        return self._place(dest, lambda tmp: os.symlink(target, tmp))
 
     # -- enumeration -------------------------------------------------------------------
     def iter_objects(self):

@@ -1,4 +1,5 @@
-"""`*.dvc` pointer files and the output records they hold (DVC 3 key order, docs/formats.md)."""
+"""`*.dvc` pointer files: the output records they hold (lode.store.outputs), their text kept
+in DVC 3 key order (docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -10,110 +11,10 @@ from lode import yamlio
 from lode.atomic import write_text_atomic
 from lode.errors import PointerError
 from lode.paths import confine
-from lode.store.hashinfo import check_md5
+from lode.store.outputs import Output
 
 POINTER_SUFFIX = ".dvc"
-LEGACY_HASH = "md5-dos2unix"
-# Keys DVC writes before `hash:` (hash value and meta), and the meta keys among them.
-_META_KEYS = ("size", "nfiles", "isexec")
 _TOP_ORDER = ("desc", "md5", "cmd", "wdir", "frozen", "deps", "outs", "always_changed", "meta")
-
-
-class Out:
-    """One output: where it is, what it hashed to, and the keys lode carries along unchanged.
-
-    (A plain class, not a dataclass: `dataclasses` imports `inspect`, 8 ms of every start.)
-    """
-
-    __slots__ = ("path", "md5", "size", "nfiles", "isexec", "hash_name", "extra")
-
-    def __init__(
-        self,
-        path: str,
-        md5: str | None = None,
-        size: int | None = None,
-        nfiles: int | None = None,
-        isexec: bool = False,
-        hash_name: str = "md5",
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        self.path, self.md5, self.size, self.nfiles = path, md5, size, nfiles
-        self.isexec, self.hash_name, self.extra = isexec, hash_name, extra or {}
-
-    def _key(self) -> tuple:
-        return tuple(getattr(self, k) for k in self.__slots__[:-1]) + (self.extra,)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Out) and self._key() == other._key()
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Out({self.path!r}, md5={self.md5!r}, size={self.size!r})"
-
-    @property
-    def is_dir(self) -> bool:
-        return bool(self.md5 and self.md5.endswith(".dir"))
-
-    @property
-    def legacy(self) -> bool:
-        """A DVC 2.x entry (md5-dos2unix): its objects live in the cache's legacy layout."""
-        return self.hash_name == LEGACY_HASH
-
-    @property
-    def cached(self) -> bool:
-        return self.extra.get("cache", True) is not False
-
-    def with_hash(self, md5: str, size: int, nfiles: int | None, isexec: bool = False) -> Out:
-        return Out(self.path, md5, size, nfiles, isexec, "md5", dict(self.extra))
-
-    def to_pointer_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {}
-        if self.md5:
-            d["md5"] = self.md5
-            if self.size is not None:
-                d["size"] = self.size
-            if self.nfiles is not None:
-                d["nfiles"] = self.nfiles
-            if self.isexec:
-                d["isexec"] = True
-            if self.hash_name != LEGACY_HASH:
-                d["hash"] = self.hash_name
-        d["path"] = self.path
-        d.update(self.extra)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Any, where: str) -> Out:
-        """An output record of a pointer or a lock file, checked: a path string without
-        NUL, a valid md5 (if any), sizes that are counts. Confinement of the path against
-        the repository is the caller's (it knows the directory the path is relative to)."""
-        if not isinstance(d, dict) or not isinstance(d.get("path"), str) or not d["path"]:
-            raise PointerError(f"{where}: every entry of 'outs' needs a 'path'.")
-        path = d["path"]
-        if "\x00" in path:
-            raise PointerError(f"{where}: the path {path[:80]!r} holds a NUL byte.")
-        md5 = d.get("md5")
-        if md5 is not None:
-            check_md5(md5, f"{where}: output '{path}'")
-        for key in ("size", "nfiles"):
-            value = d.get(key)
-            if value is not None and (type(value) is not int or value < 0):
-                raise PointerError(f"{where}: '{key}' of '{path}' must be a count.")
-        hash_name = d.get("hash", LEGACY_HASH if md5 else "md5")
-        if not isinstance(hash_name, str):
-            raise PointerError(f"{where}: 'hash' of '{path}' must be a name.")
-        known = {"path", "md5", "hash", "etag", "version_id", *_META_KEYS}
-        extra = {k: v for k, v in d.items() if k not in known}
-        return cls(
-            path=path,
-            md5=md5,
-            size=d.get("size"),
-            nfiles=d.get("nfiles"),
-            isexec=d.get("isexec", False) is True,
-            hash_name=hash_name,
-            extra=extra,
-        )
 
 
 class Pointer:
@@ -122,7 +23,7 @@ class Pointer:
     def __init__(
         self,
         path: str,
-        outs: list[Out],
+        outs: list[Output],
         other: dict[str, Any] | None = None,
         text: str | None = None,
     ) -> None:
@@ -135,7 +36,7 @@ class Pointer:
     def wdir(self) -> str:
         return os.path.join(os.path.dirname(self.path), self.other.get("wdir") or ".")
 
-    def out_abspath(self, out: Out) -> str:
+    def out_abspath(self, out: Output) -> str:
         return os.path.normpath(os.path.join(self.wdir, out.path))
 
     def to_text(self) -> str:
@@ -249,7 +150,7 @@ def load(path: str, root: str) -> Pointer:
             raise PointerError(e.message) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("outs"), list) or not doc["outs"]:
         raise PointerError(f"{where} is malformed: it needs a non-empty 'outs' list.")
-    outs = [Out.from_dict(d, where) for d in doc["outs"]]
+    outs = [Output.from_dict(d, where) for d in doc["outs"]]
     other = {k: v for k, v in doc.items() if k != "outs"}
     wdir = other.get("wdir")
     if wdir is not None and (not isinstance(wdir, str) or "\x00" in wdir):

@@ -11,7 +11,8 @@ from typing import Any
 from lode import yamlio
 from lode.errors import MalformedError
 from lode.store.hashinfo import check_md5
-from lode.store.pointers import LEGACY_HASH, POINTER_SUFFIX, Out
+from lode.store.outputs import Output
+from lode.store.pointers import POINTER_SUFFIX
 
 LOCKFILE = "dvc.lock"
 DVCFILE = "dvc.yaml"
@@ -40,10 +41,10 @@ def _out_records(items: Any, where: str, what: str) -> list[tuple[str, bool]]:
         raise MalformedError(f"{where}: '{what}' must be a list.")
     found = []
     for d in items:
-        out = Out.from_dict(d, where)  # a path, a valid md5 if any: else PointerError
+        out = Output.from_dict(d, where)  # a path, a valid md5 if any: else PointerError
         if out.md5 is not None:
             check_md5(out.md5, f"{where}: output '{out.path[:80]}'")
-            found.append((out.md5, out.hash_name == LEGACY_HASH))
+            found.append((out.md5, out.legacy))
     return found
 
 

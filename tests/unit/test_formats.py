@@ -9,7 +9,8 @@ from ruamel.yaml import YAML
 from lode import config, yamlio
 from lode.store import gitignore
 from lode.store.manifest import manifest_bytes, manifest_md5, parse_manifest
-from lode.store.pointers import Out, Pointer, load
+from lode.store.outputs import Output
+from lode.store.pointers import Pointer, load
 
 
 def test_manifest_matches_json_dumps_and_code_point_order():
@@ -52,7 +53,7 @@ def test_yes_and_on_read_as_strings():
 
 def test_pointer_key_order(tmp_path):
     p = Pointer(str(tmp_path / "d.dvc"),
-                [Out("d", extra={"desc": "raw data"}).with_hash("ab" * 16 + ".dir", 9, 4)],
+                [Output("d", extra={"desc": "raw data"}).with_hash("ab" * 16 + ".dir", 9, 4)],
                 {"desc": "top", "meta": {"owner": "me"}})
     text = p.to_text()
     assert text.splitlines()[:7] == ["desc: top", "outs:", "- md5: " + "ab" * 16 + ".dir",
