@@ -19,8 +19,9 @@ from lode.errors import PluginError, RemoteError, RemoteMissing, TransientError,
 from lode.plugins import Option, Plugin, Registry
 from lode.store.transfer import FILES_PREFIX, object_key
 
-__all__ = ["FILES_PREFIX", "GROUP", "Capabilities", "Option", "Remote", "RemoteError",
-           "RemoteMissing", "TransientError", "object_key", "plugin_for", "plugins"]
+__all__ = ["FILES_PREFIX", "GROUP", "REMOTES", "Capabilities", "Option", "Remote",
+           "RemoteError", "RemoteMissing", "TransientError", "object_key", "plugin_for",
+           "plugins"]
 
 GROUP = "lode.remotes"
 

@@ -13,6 +13,7 @@ import pytest
 from lode_plugins.remotes.http import HTTPRemote
 
 from lode.plugins.remote import RemoteError, RemoteMissing, TransientError, object_key, plugin_for
+from lode.testing.remote import RemoteContract, open_remote
 
 from .http_server import HTTPTestServer
 
@@ -26,6 +27,17 @@ SECRET = "s3cret-Pa55"
 def server(tmp_path):
     with HTTPTestServer(tmp_path / "served") as srv:
         yield srv
+
+
+class TestContract(RemoteContract):
+    """The remote contract (lode.testing.remote) against the loopback server."""
+
+    @pytest.fixture
+    def remote(self, tmp_path):
+        with HTTPTestServer(tmp_path / "served") as srv:
+            r = open_remote(srv.url + "/store", {"method": "PUT"})
+            yield r
+            r.close()
 
 
 @pytest.fixture
@@ -219,9 +231,9 @@ def test_bad_configuration(make_remote, options, complaint):
 
 
 def test_options_and_secrets(tmp_path):
-    assert HTTPRemote.secrets == {"password"}
+    assert set(HTTPRemote.secrets) == {"password"}
     assert {"auth", "user", "custom_auth_header", "ssl_verify", "read_timeout",
-            "connect_timeout", "method"} <= HTTPRemote.options
+            "connect_timeout", "method"} <= HTTPRemote.option_names()
     remote = HTTPRemote("web", "https://h/x", {"ssl_verify": "False"})
     assert remote.verify is False and remote.method == "POST"
     remote = HTTPRemote("web", "https://h/x", {"ssl_verify": "ca.pem",

@@ -23,6 +23,7 @@ from lode_plugins.remotes import s3 as s3mod
 from lode_plugins.remotes.s3 import S3Remote
 
 from lode.plugins.remote import RemoteError, RemoteMissing, TransientError, object_key, plugin_for
+from lode.testing.remote import RemoteContract, open_remote
 
 from .conftest import free_port
 
@@ -54,6 +55,16 @@ def count_requests(remote: S3Remote) -> Counter:
 
     remote._s3.meta.events.register("before-call.s3", seen)
     return calls
+
+
+class TestContract(RemoteContract):
+    """The remote contract (lode.testing.remote) against moto's standalone server."""
+
+    @pytest.fixture
+    def remote(self, s3_endpoint: str, s3_bucket: str):
+        r = open_remote(f"s3://{s3_bucket}/store", {"endpointurl": s3_endpoint})
+        yield r
+        r.close()
 
 
 @pytest.fixture
@@ -281,10 +292,10 @@ def test_credentials_from_config_or_profile(make_remote, tmp_path, monkeypatch):
 
 def test_plugin_declares_dvc_options_and_secrets():
     assert plugin_for("s3://bucket/path") is S3Remote
-    assert S3Remote.secrets == {"access_key_id", "secret_access_key", "session_token"}
-    assert S3Remote.secrets <= S3Remote.options
+    assert set(S3Remote.secrets) == {"access_key_id", "secret_access_key", "session_token"}
+    assert set(S3Remote.secrets) <= S3Remote.option_names()
     assert {"endpointurl", "region", "profile", "credentialpath", "use_ssl", "ssl_verify",
-            "sse", "acl"} <= S3Remote.options
+            "sse", "acl"} <= S3Remote.option_names()
     with pytest.raises(RemoteError):
         S3Remote("bad", "s3://", {})
 

@@ -8,7 +8,10 @@ import os
 import pytest
 from lode_plugins.remotes.local import LocalRemote, default_jobs, fs_type
 
-from lode.plugins.remote import RemoteMissing, object_key
+from lode.errors import LodeError
+from lode.plugins import Option
+from lode.plugins.remote import REMOTES, Remote, RemoteError, RemoteMissing, object_key, plugin_for
+from lode.retry import Backoff
 from lode.store.hashing import SMALL
 
 MOUNTS = """\
@@ -63,3 +66,51 @@ def test_read_small_hands_over_small_objects_only(tmp_path):
     with pytest.raises(RemoteMissing):
         remote.read_small("files/md5/ff/" + "0" * 30)
     assert oct(os.stat(tmp_path / key).st_mode & 0o777) == "0o444"
+
+
+# ---- the plugin API: declared options, the registry's checks, the retry policy
+
+def test_the_registry_refuses_what_is_not_a_sound_plugin():
+    class Fine(Remote):
+        schemes = ("fine",)
+        options = (Option("region", "where"), Option("token", "a credential", secret=True))
+
+    assert REMOTES.check("fine", Fine) is Fine
+    assert Fine.option_names() >= {"url", "jobs", "region", "token"}
+    assert Fine.secrets == ("token",)
+
+    class Twice(Remote):
+        schemes = ("twice",)
+        options = (Option("region"), Option("region"))
+
+    class BadName(Remote):
+        schemes = ("bad",)
+        options = (Option("Region!"),)
+
+    class NoScheme(Remote):
+        pass
+
+    for cls, said in [(Twice, "declared twice"), (BadName, "lower_case"),
+                      (NoScheme, "schemes"), (dict, "is not a lode.plugins.remote.Remote")]:
+        with pytest.raises(LodeError, match=said):
+            REMOTES.check("x", cls)
+
+
+def test_an_unknown_remote_scheme_names_the_installed_ones():
+    with pytest.raises(RemoteError, match=r"no remote plugin handles 'nope://' URLs"):
+        plugin_for("nope://x")
+
+
+def test_backoff_waits_longer_each_time_then_gives_up():
+    waits: list[float] = []
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        raise OSError("down")
+
+    with pytest.raises(OSError):
+        Backoff(attempts=4, first=0.25).call(flaky, retry_on=(OSError,), sleep=waits.append)
+    assert len(calls) == 4 and waits == [0.25, 0.5, 1.0]
+    assert Backoff(attempts=9, first=0.5, cap=4.0).wait(6) == 4.0
+    assert not Backoff(attempts=9, first=1, deadline=10).again(1, elapsed=9.5, wait=1)
