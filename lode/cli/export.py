@@ -1,11 +1,21 @@
-"""`lode export argo`: the pipeline as an Argo Workflows Workflow (or CronWorkflow)."""
+"""`lode export ENGINE`: the pipeline for another engine, written by the exporter plugin
+registered as ENGINE (`lode.exporters`): argo, an Argo Workflows Workflow (or
+CronWorkflow)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from lode.atomic import write_text_atomic
 from lode.cli.output import say
+from lode.ops import export
+from lode.recipes.execute import find as find_recipe
+from lode.repo import Repo
+
+# the argo subcommand's options that are the exporter's own (the others are the core's)
+ARGO_OPTIONS = ("image", "cron", "name", "secret")
 
 
 def configure_export(p: argparse.ArgumentParser) -> None:
@@ -39,31 +49,28 @@ def configure_export(p: argparse.ArgumentParser) -> None:
 
 
 def run_export(args) -> int:
-    from lode_plugins.exporters import argo
-
-    from lode.atomic import write_text_atomic
-    from lode.repo import Repo
-
-    options = argo.Options(args.targets, image=args.image, cron=args.cron, name=args.name,
-                           repo_url=args.repo, rev=args.rev, secret=args.secret,
-                           recipe=args.recipe, keep_going=args.keep_going, force=args.force)
+    options = {k: getattr(args, k) for k in ARGO_OPTIONS if getattr(args, k) is not None}
+    exporter = export.exporter(args.export_command, options)  # its options checked first
     repo = Repo.find()
     try:
-        try:
-            text, plan = argo.export(repo, options)
-        except ImportError as e:
-            if not (e.name or "").startswith(("hera", "yaml")):
-                raise
-            raise argo.ExportError("exporting to Argo needs hera, which is not installed.",
-                                   "Install it: pip install 'lode[argo]'.") from None
+        targets, force, here = args.targets, args.force, os.getcwd()
+        if args.recipe:
+            try:
+                recipe = find_recipe(repo, args.recipe)  # loads dodo.py from the root (chdir)
+            finally:
+                os.chdir(here)
+            if not targets:  # the recipe's, which name stages from the root, as it runs them
+                targets, here = recipe.targets or [], repo.root
+            force = force or recipe.force
+        plan = export.plan(repo, targets, cwd=here, repo_url=args.repo, rev=args.rev,
+                           follow_branch=exporter.follows_branch, recipe=args.recipe,
+                           force=force, keep_going=args.keep_going)
+        done = exporter.export(plan)
     finally:
         repo.close()
     if not args.output or args.output == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(done.text)
         return 0
-    write_text_atomic(args.output, text)
-    kind = "CronWorkflow" if plan.cron else "Workflow"
-    at = f"branch {plan.branch}" if plan.cron else f"commit {plan.rev[:8]}"
-    say(args, f"Wrote {args.output}: an Argo {kind} '{plan.name}' of {len(plan.tasks)} "
-        f"stage(s) at {at} of {plan.repo_url}; credentials from the Secret '{plan.secret}'.")
+    write_text_atomic(args.output, done.text)
+    say(args, f"Wrote {args.output}: {done.summary}.")
     return 0

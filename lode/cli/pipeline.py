@@ -6,28 +6,24 @@ import os
 import sys
 
 from lode.cli.output import say
+from lode.cli.remote import _report
+from lode.ops import repro, targeted
+from lode.ops.coordinator import choose
+from lode.ops.remotes import open_remote
+from lode.pipeline.events import line_listener
 from lode.repo import Repo
+from lode.store.hashing import default_jobs
 
 
 def _pull_inputs(args, repo, project, stages) -> None:
-    from lode.cli.remote import _report
-    from lode.ops import targeted
-    from lode.ops.remotes import open_remote
-
     remote = open_remote(repo)
     result = targeted.pull(repo, remote, project, stages, remote.capabilities.jobs)
     _report(args, "fetched", result, remote)
 
 
 def run_repro(args) -> int:
-    from lode.ops import repro
-    from lode.pipeline.events import line_listener
-    from lode.store.hashing import default_jobs
-
     repo = Repo.find()
     try:
-        from lode.ops.coordinator import choose
-
         executor = choose(repo, args.executor_opt, args.executor)
         project, stages = repro.plan_stages(
             repo, args.targets or None, single=args.single_item, downstream=args.downstream

@@ -4,6 +4,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+
+from lode.atomic import write_text_atomic
+from lode.cli.output import say
+from lode.ops import settle, worker
+from lode.recipes.execute import run_post
+from lode.repo import Repo, find_root
 
 
 def configure_stage(p: argparse.ArgumentParser) -> None:
@@ -49,19 +58,8 @@ def run_stage(args) -> int:
 
 
 def _run(args) -> int:
-    import json
-    import os
-    import sys
-
-    from lode.atomic import write_text_atomic
-    from lode.ops import worker as protocol
-
-    url = args.repo
-    if url is None:
-        from lode.repo import find_root
-
-        url = find_root()
-    doc = protocol.run_stage(args.stage, args.rev, url, args.upstream, args.remote,
+    url = args.repo if args.repo is not None else find_root()
+    doc = worker.run_stage(args.stage, args.rev, url, args.upstream, args.remote,
                              args.workdir, args.keep, args.force, not args.no_run_cache)
     text = json.dumps(doc)
     if args.result == "-":
@@ -78,12 +76,14 @@ def _run(args) -> int:
 
 
 def _merge(args) -> int:
-    from lode.cli.output import say
-    from lode.ops import settle as merge
+    after = None
+    if args.recipe:
+        def after(repo: Repo, stages: dict[str, str]) -> list[str]:
+            return run_post(repo, args.recipe, stages)  # the recipe's post-tasks
 
-    outcome = merge.merge(args.results, repo_url=args.repo, rev=args.rev,
-                          branch=args.branch, remote_name=args.remote, recipe=args.recipe,
-                          workdir=args.workdir)
+    outcome = settle.merge(args.results, repo_url=args.repo, rev=args.rev,
+                           branch=args.branch, remote_name=args.remote,
+                           workdir=args.workdir, after=after)
     for line in outcome.lines:
         say(args, line)
     return 0 if outcome.ok else 1

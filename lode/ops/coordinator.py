@@ -16,9 +16,19 @@ import re
 import shutil
 import tempfile
 
+from lode.atomic import write_text_atomic
+from lode.config import executor_options
+from lode.ops.remotes import open_remote
+from lode.ops.settle import settle
+from lode.ops.source import git_source, tracked_remote
+from lode.ops.used import Used
+from lode.ops.worker import entry_used, inputs_used, result_doc
+from lode.pipeline.dvcfile import mem_mib
 from lode.pipeline.run import StageFailed
 from lode.pipeline.stage import Stage
 from lode.plugins.executor import Ended, Executor, ExecutorError, Job, load
+from lode.store.outputs import build
+from lode.store.transfer import push
 
 # options the coordinator reads itself (any executor); the rest belong to the executor:
 # repo, the Git URL workers clone (default: the branch's upstream remote, else origin);
@@ -30,8 +40,6 @@ POLL = 1.0  # seconds an executor may block waiting for an end
 def options(repo, given: list[str], name: str | None) -> tuple[str, dict[str, str]]:
     """The executor's name and options: the `executor.*` config (kept in DVC's [feature]
     section), then `--executor-opt K=V`."""
-    from lode.config import executor_options
-
     cfg = {**executor_options(repo.config.level("repo")),
            **executor_options(repo.config.level("local"))}
     configured = cfg.pop("name", None)
@@ -74,11 +82,6 @@ def _push_inputs(repo, project, remote, submitted: list[Stage]) -> None:
     """Everything the submitted stages read that none of them makes: tracked data, the
     outputs of up-to-date stages (`cache: false` ones too, which workers place), and the
     `persist` outputs they continue from."""
-    from lode.ops.used import Used
-    from lode.ops.worker import entry_used, inputs_used
-    from lode.store.outputs import build
-    from lode.store.transfer import push
-
     used, chosen = Used(), set(submitted)
     for stage in submitted:
         keep = {o.path for o in stage.outs if o.persist}
@@ -120,20 +123,16 @@ def _keep_log(repo, job: Job, end: Ended) -> str | None:
     each stage under .dvc/tmp/lode/logs/ (a worker's own files are gone with it)."""
     if not end.log:
         return None
-    from lode.atomic import write_text_atomic
-
     path = os.path.join(repo.state_dir, "logs", f"{job.name}.log")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_text_atomic(path, end.log)
     return path
 
 
-def repro(repo, project, stages: list[Stage], name: str, opts: dict[str, str], plan,
-          keep_going: bool = False) -> None:
+def run(repo, project, stages: list[Stage], name: str, opts: dict[str, str], plan,
+        keep_going: bool = False) -> None:
     """Run the plan's out-of-date stages through executor `name` and merge what they made
     into this workspace; outcomes and errors go to `plan`, as a local run leaves them."""
-    from lode.ops.settle import settle
-
     common = {k: v for k, v in opts.items() if k in COMMON}
     opts = {k: v for k, v in opts.items() if k not in COMMON}
     cls = load(name)
@@ -143,9 +142,6 @@ def repro(repo, project, stages: list[Stage], name: str, opts: dict[str, str], p
     workdir = tempfile.mkdtemp(prefix="run-", dir=_spool(repo))
     try:
         executor: Executor = cls(opts, workdir)  # refuses unknown options first
-        from lode.ops.remotes import open_remote
-        from lode.ops.source import git_source, tracked_remote
-
         if not repo.scm:
             raise ExecutorError("this project does not use Git (core.no_scm), and workers "
                                 "run a Git commit.")
@@ -196,8 +192,6 @@ def _jobs(repo, project, running: list[Stage], sha: str, url: str, remote: str |
           plan) -> dict[Stage, Job]:
     """One job per stage; the entries of up-to-date upstream stages go along, as this
     workspace records them (perhaps not yet committed)."""
-    from lode.ops.worker import result_doc
-
     jobs: dict[Stage, Job] = {}
     taken: set[str] = set()
     chosen = set(running)
@@ -205,7 +199,8 @@ def _jobs(repo, project, running: list[Stage], sha: str, url: str, remote: str |
         done = [(u, project.lockfile(u).get(u.name)) for u in project.upstream[stage]
                 if u not in chosen]
         job = Job(stage.address(repo.root), _job_name(stage, repo.root, taken), sha, url,
-                  remote=remote, resources=stage.resources, force=plan.force,
+                  remote=remote, resources=stage.resources, mem_mib=stage_mem_mib(stage),
+                  force=plan.force,
                   run_cache=plan.runner.run_cache is not None,
                   upstream_results=[json.dumps(result_doc(u.address(repo.root), sha,
                                                           "restored", e))
@@ -213,6 +208,13 @@ def _jobs(repo, project, running: list[Stage], sha: str, url: str, remote: str |
         job.upstream_stages = [u for u in project.upstream[stage] if u in chosen]
         jobs[stage] = job
     return jobs
+
+
+def stage_mem_mib(stage: Stage) -> int | None:
+    """The stage's `mem` resource in MiB, for executors and exporters (which never parse
+    it themselves); dvc.yaml's reader has refused a value that does not parse."""
+    mem = stage.resources.get("mem")
+    return None if mem is None else mem_mib(mem)
 
 
 def _spool(repo) -> str:

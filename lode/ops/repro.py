@@ -1,14 +1,18 @@
-"""`lode repro`: plan the stages, then let doit run the out-of-date ones (in parallel
-where the graph allows); a run with nothing to do never loads doit."""
+"""`lode repro`: plan the stages, then run the out-of-date ones: here, by doit (in
+parallel where the graph allows), or through an executor (`lode.ops.coordinator`) when
+one other than the local runner is chosen; a local run with nothing to do never loads
+doit."""
 
 from __future__ import annotations
 
 import os
 
 from lode.errors import LodeError
+from lode.ops import coordinator
 from lode.pipeline.graph import PipelineError, Project, load_project
 from lode.pipeline.run import StageFailed
 from lode.pipeline.stage import Stage
+from lode.pipeline.state import params_values
 from lode.pipeline.tasks import Listener, Plan, doit_config
 
 
@@ -45,9 +49,6 @@ def plan_stages(repo, targets: list[str] | None, single: bool = False,
 
 def check_inputs(project: Project, stages: list[Stage]) -> None:
     """Refuse before running anything: a dependency nothing provides, a missing param."""
-    from lode.pipeline.graph import PipelineError
-    from lode.pipeline.state import params_values
-
     for stage in stages:
         if stage.frozen:
             continue
@@ -115,7 +116,8 @@ def repro(
     listener: Listener | None = None,
     executor: tuple[str, dict[str, str]] | None = None,
 ) -> ReproResult:
-    """`executor`: (name, options) of an executor other than the local one."""
+    """`executor`: (name, options) of an executor other than the local one (as
+    `coordinator.choose` returns it; None runs the stages here)."""
     plan = Plan(repo, project, stages, force=force, run_cache=run_cache, scm=scm,
                 listener=listener)
     result = ReproResult(plan.outcomes)
@@ -125,12 +127,10 @@ def repro(
             plan.skipped(stage)
         return result
     try:
-        if executor is not None:
-            from lode.ops import coordinator as coordinate
-
-            coordinate.repro(repo, project, stages, *executor, plan, keep_going)
-        else:
+        if executor is None:
             _run_doit(plan, jobs, keep_going)
+        else:
+            coordinator.run(repo, project, stages, *executor, plan, keep_going)
     finally:
         result.gitignores = plan.runner.finish()
         result.lockfiles = sorted(plan.runner.lockfiles)

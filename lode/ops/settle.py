@@ -8,9 +8,23 @@ Used by `lode repro --executor` once its workers are done, and by `lode stage me
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Callable
+
+from lode.ops.remotes import open_remote
+from lode.ops.used import Used
 from lode.ops.worker import ProtocolError, git, read_result
+from lode.pipeline.graph import load_project
 from lode.pipeline.run import INPUTS, Runner, StageFailed
 from lode.pipeline.stage import Stage
+from lode.repo import Repo, find_root
+from lode.store.transfer import fetch
+
+# What runs in the merged workspace once every result is recorded (a recipe's
+# post-tasks, which the CLI passes in): (the repository, {stage address: "ran" |
+# "restored"}) -> lines to report.
+AfterMerge = Callable[[Repo, dict[str, str]], list[str]]
 
 
 def _differs(entry: dict, inputs: dict) -> str:
@@ -31,9 +45,6 @@ def settle(repo, project, runner: Runner, remote, results: list[tuple[Stage, dic
     """Apply successful results (stage, result document), upstream first. Returns each
     applied stage's outcome ("ran" or "restored") and the errors of those that could not
     be applied (their downstream stages are then skipped too)."""
-    from lode.ops.used import Used
-    from lode.store.transfer import fetch
-
     order = {s: i for i, s in enumerate(project.topological())}
     results = sorted(results, key=lambda r: order.get(r[0], 0))
     used = Used()
@@ -93,13 +104,11 @@ class MergeOutcome:
 
 def merge(results: list[str], repo_url: str | None = None, rev: str | None = None,
           branch: str | None = None, remote_name: str | None = None,
-          recipe: str | None = None, workdir: str | None = None) -> MergeOutcome:
+          workdir: str | None = None, after: AfterMerge | None = None) -> MergeOutcome:
     """`lode stage merge`: each RESULT is `ADDRESS=DOC` or a bare DOC (a result file or
-    its JSON); an empty DOC is a stage that produced no result (failed, or never ran)."""
-    import shutil
-    import tempfile
-
-
+    its JSON); an empty DOC is a stage that produced no result (failed, or never ran).
+    `after` runs when every result was recorded, in the workspace (a clone of `repo_url`
+    is still there), its lines added to the outcome's."""
     made = repo_url is not None and workdir is None
     root = None
     try:
@@ -107,8 +116,6 @@ def merge(results: list[str], repo_url: str | None = None, rev: str | None = Non
             root = workdir or tempfile.mkdtemp(prefix="lode-merge-")
             _clone_branch(repo_url, branch, rev, root)
         else:
-            from lode.repo import find_root
-
             root = find_root()
         docs: list[tuple[str, dict | None]] = []
         for item in results:
@@ -120,14 +127,13 @@ def merge(results: list[str], repo_url: str | None = None, rev: str | None = Non
             else:
                 parsed = read_result(doc)
                 docs.append((address or parsed["stage"], parsed))
-        return _merge_in(root, docs, remote_name, recipe)
+        return _merge_in(root, docs, remote_name, after)
     finally:
         if made and root:
             shutil.rmtree(root, ignore_errors=True)
 
 
 def _clone_branch(url: str, branch: str | None, rev: str | None, dest: str) -> None:
-
     git("clone", "--quiet", *(["--branch", branch] if branch else []), url, dest)
     if rev:
         head = git("rev-parse", "HEAD", cwd=dest)
@@ -139,11 +145,7 @@ def _clone_branch(url: str, branch: str | None, rev: str | None, dest: str) -> N
 
 
 def _merge_in(root: str, docs: list[tuple[str, dict | None]], remote_name: str | None,
-              recipe: str | None) -> MergeOutcome:
-    from lode.ops.remotes import open_remote
-    from lode.pipeline.graph import load_project
-    from lode.repo import Repo
-
+              after: AfterMerge | None) -> MergeOutcome:
     out = MergeOutcome()
     repo = Repo(root)
     try:
@@ -173,11 +175,8 @@ def _merge_in(root: str, docs: list[tuple[str, dict | None]], remote_name: str |
         for err in errors:
             out.ok = False
             out.lines.append(str(err))
-        if recipe and out.ok:
-            from lode.recipes.execute import run_post
-
-            out.lines += run_post(repo, recipe, {s.address(root): o for s, o in
-                                                 outcomes.items()})
+        if after is not None and out.ok:
+            out.lines += after(repo, {s.address(root): o for s, o in outcomes.items()})
     finally:
         repo.close()
     return out

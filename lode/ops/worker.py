@@ -15,15 +15,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections import deque
 
 from lode.errors import LodeError
-from lode.pipeline.run import StageFailed, same_inputs
+from lode.ops import runs_transfer as runs
+from lode.ops.checkout import checkout
+from lode.ops.remotes import open_remote
+from lode.ops.source import run_git
+from lode.ops.targeted import missing_from
+from lode.ops.used import Used
+from lode.pipeline.graph import load_project
+from lode.pipeline.run import Output, Runner, StageFailed, same_inputs
+from lode.repo import Repo
 from lode.store.lockfile import check_entry
+from lode.store.outputs import build
+from lode.store.runcache import entry_name, inputs_key, run_key
+from lode.store.targets import pointer_for
+from lode.store.transfer import fetch, push
 
 PROTOCOL = 1
 TAIL_LINES = 40
@@ -73,8 +84,6 @@ def _short(text: str) -> str:
 # -- the clone -----------------------------------------------------------------------------
 def git(*args: str, cwd: str | None = None) -> str:
     """git's stdout; a ProtocolError with git's own last line when it fails."""
-    from lode.ops.source import run_git
-
     proc = run_git(*args, cwd=cwd)
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
@@ -94,30 +103,21 @@ def clone(url: str, rev: str, dest: str) -> str:
 
 
 # -- the stage -----------------------------------------------------------------------------
-def execute_logged(stage, tail: deque) -> None:
-    """Run the stage's commands as `Runner.execute` does, their output streamed to our
-    stderr (a Slurm log, a Dask task's log) and its last lines kept for the result."""
-    os.makedirs(stage.wdir, exist_ok=True)
-    shell = os.environ.get("SHELL") or "/bin/sh"
-    for cmd in stage.commands:
-        proc = subprocess.Popen(cmd, shell=True, cwd=stage.wdir, executable=shell,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            sys.stderr.buffer.write(raw)
-            sys.stderr.flush()
-            tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
-        code = proc.wait()
-        if code != 0:
-            why = f"killed by signal {-code}" if code < 0 else f"exited with {code}"
-            raise StageFailed(stage, f"'{cmd}' {why}.")
+def logged(tail: deque) -> Output:
+    """The stage runner's output sink for a worker: the command's output streamed to our
+    stderr (a Slurm log, a Dask task's log), its last lines kept in `tail` for the
+    result."""
+
+    def sink(raw: bytes) -> None:
+        sys.stderr.buffer.write(raw)
+        sys.stderr.flush()
+        tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    return sink
 
 
 def entry_used(repo, stage, entry: dict | None, used=None):
     """The objects of every output a lock entry records (`cache: false` ones too)."""
-    from lode.ops.used import Used
-
     used = used if used is not None else Used()
     for rec in (entry or {}).get("outs") or []:
         if isinstance(rec, dict) and isinstance(rec.get("md5"), str):
@@ -128,8 +128,6 @@ def entry_used(repo, stage, entry: dict | None, used=None):
 def inputs_used(repo, project, stage, used):
     """What the stage reads that is not in Git: its objects join `used`; (the .dvc files
     to check out, the upstream stages whose recorded outputs to place)."""
-    from lode.store.targets import pointer_for
-
     pointers, producers = [], []
     for dep in stage.dep_paths:
         owner = project.tracked_by(dep)
@@ -146,9 +144,6 @@ def inputs_used(repo, project, stage, used):
 
 
 def _missing(repo, remote, outs: list[dict]) -> list[tuple[str, str]]:
-    from lode.ops.targeted import missing_from
-    from lode.ops.used import Used
-
     used = Used()
     for o in outs:
         if not isinstance(o, dict) or not isinstance(o.get("md5"), str):
@@ -161,10 +156,6 @@ def _restorable(repo, remote, runner, stage, inputs: dict, use_run_cache: bool
                 ) -> dict | None:
     """The entry that already holds this stage's outputs for these inputs, on the remote:
     the commit's own lock entry, or the remote's run cache."""
-    from lode.ops import runs_transfer as runs
-    from lode.ops.used import Used
-    from lode.store.runcache import inputs_key
-
     if stage.always_changed:
         return None
     entry = runner.project.lockfile(stage).get(stage.name)
@@ -186,8 +177,6 @@ def _restorable(repo, remote, runner, stage, inputs: dict, use_run_cache: bool
 def _restore_persisted(repo, remote, runner, stage) -> None:
     """`persist: true` outputs are the command's to continue from (checkpoints): a local
     run keeps them, so a worker starts from the ones the lock records."""
-    from lode.store.transfer import fetch
-
     keep = {o.path for o in stage.outs if o.persist}
     entry = runner.project.lockfile(stage).get(stage.name) if keep else None
     recs = [r for r in (entry or {}).get("outs") or []
@@ -200,11 +189,6 @@ def _restore_persisted(repo, remote, runner, stage) -> None:
 
 
 def _push(repo, remote, stage, entry: dict, use_run_cache: bool) -> None:
-    from lode.ops import runs_transfer as runs
-    from lode.store.outputs import build
-    from lode.store.runcache import entry_name, run_key
-    from lode.store.transfer import push
-
     for spec in stage.outs:
         if not spec.cache:  # the coordinator checks these out from the remote too
             build(repo, stage.abspath(spec.path), insert=True)
@@ -228,13 +212,6 @@ def _push(repo, remote, stage, entry: dict, use_run_cache: bool) -> None:
 def run_in(root: str, address: str, upstream: list[dict], remote_name: str | None,
            force: bool, use_run_cache: bool, tail: deque) -> tuple[str, dict]:
     """In the checkout at `root`: ("ran" | "restored", the stage's lock entry)."""
-    from lode.ops.checkout import checkout
-    from lode.ops.remotes import open_remote
-    from lode.pipeline.graph import load_project
-    from lode.pipeline.run import Runner
-    from lode.repo import Repo
-    from lode.store.transfer import fetch
-
     repo = Repo(root)
     try:
         project = load_project(repo)
@@ -245,8 +222,6 @@ def run_in(root: str, address: str, upstream: list[dict], remote_name: str | Non
                 project.lockfile(up).update(up.name, doc["entry"])
         remote = open_remote(repo, remote_name)
         try:
-            from lode.ops.used import Used
-
             used = Used()
             pointers, producers = inputs_used(repo, project, stage, used)
             if len(used):
@@ -270,10 +245,7 @@ def run_in(root: str, address: str, upstream: list[dict], remote_name: str | Non
                 if found is not None:
                     return "restored", found
             _restore_persisted(repo, remote, runner, stage)
-            runner._remove_outs(stage)
-            execute_logged(stage, tail)
-            entry = runner.commit(stage, inputs)
-            runner.save(stage, entry)
+            entry = runner.run_command(stage, inputs, logged(tail))
             _push(repo, remote, stage, entry, use_run_cache)
             return "ran", entry
         finally:

@@ -9,15 +9,22 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 
 from lode.errors import LodeError
 from lode.paths import check_no_links
 from lode.pipeline.stage import Stage
 from lode.pipeline.state import dep_item, params_values
-from lode.store import gitignore, lockfile
+from lode.store import gitignore, lockfile, materialize
+from lode.store.outputs import build
 from lode.store.runcache import RunCache
 
 INPUTS = ("cmd", "deps", "params")  # the part of a lock entry a run starts from
+
+# Where a stage's command output goes: a function called with each line as bytes (a
+# worker streams it to its log and keeps the tail for its result); None where one is
+# taken means the terminal, which the command inherits.
+Output = Callable[[bytes], None]
 
 
 def same_inputs(entry: dict | None, inputs: dict) -> bool:
@@ -96,17 +103,16 @@ class Runner:
     def place(self, stage: Stage, entry: dict) -> bool:
         """Check the entry's outputs out of the cache over whatever is there (`cache:
         false` ones as copies, the user's to edit); False if one could not be."""
-        from lode.store.materialize import execute, plan_dir, plan_file
-
         specs = {o.path: o for o in stage.outs}
         for rec in entry["outs"]:
             spec, path = specs[rec["path"]], stage.abspath(rec["path"])
             if rec["md5"].endswith(".dir"):
-                plan = plan_dir(self.repo, path, rec["md5"], relink=False)
+                plan = materialize.plan_dir(self.repo, path, rec["md5"], relink=False)
             else:
-                plan = plan_file(self.repo, path, rec["md5"], bool(rec.get("isexec")), False)
+                plan = materialize.plan_file(self.repo, path, rec["md5"],
+                                             bool(rec.get("isexec")), False)
             if plan.changes:
-                execute(self.repo, plan, None if spec.cache else ["copy"])
+                materialize.execute(self.repo, plan, None if spec.cache else ["copy"])
             if plan.failed:
                 return False
         return True
@@ -123,20 +129,22 @@ class Runner:
             elif os.path.lexists(path):
                 os.unlink(path)
 
-    def execute(self, stage: Stage) -> None:
+    def execute(self, stage: Stage, output: Output | None = None) -> None:
+        """Run the stage's commands in a shell in its wdir, one after the other; with
+        `output`, their stdout and stderr (merged) go to it, and stdin is closed."""
         os.makedirs(stage.wdir, exist_ok=True)
         shell = os.environ.get("SHELL") or "/bin/sh"
         for cmd in stage.commands:
-            proc = subprocess.run(cmd, shell=True, cwd=stage.wdir, executable=shell)
-            if proc.returncode != 0:
-                why = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
-                       else f"exited with {proc.returncode}")
+            if output is None:
+                code = subprocess.run(cmd, shell=True, cwd=stage.wdir,
+                                      executable=shell).returncode
+            else:
+                code = _streamed(cmd, stage.wdir, shell, output)
+            if code != 0:
+                why = f"killed by signal {-code}" if code < 0 else f"exited with {code}"
                 raise StageFailed(stage, f"'{cmd}' {why}.")
 
     def commit(self, stage: Stage, inputs: dict) -> dict:
-        from lode.store.materialize import link_workspace
-        from lode.store.outputs import build
-
         outs = []
         for spec in stage.outs:
             path = stage.abspath(spec.path)
@@ -144,7 +152,7 @@ class Runner:
                 raise StageFailed(stage, f"it did not produce its output '{spec.path}'.")
             built = build(self.repo, path, insert=spec.cache)
             if spec.cache:
-                link_workspace(self.repo, path, built)
+                materialize.link_workspace(self.repo, path, built)
             outs.append(lockfile.item(spec.path, built.md5, built.size, built.nfiles,
                                       built.isexec))
         return {**inputs, **lockfile.entry(stage.cmd, [], {}, outs)} if outs else inputs
@@ -161,8 +169,6 @@ class Runner:
             self._save_run(stage, entry)
 
     def _save_run(self, stage: Stage, entry: dict) -> None:
-        from lode.store.outputs import build
-
         for spec in stage.outs:
             if not spec.cache:  # so that a restore can bring it back too
                 build(self.repo, stage.abspath(spec.path), insert=True)
@@ -173,9 +179,10 @@ class Runner:
         paths, self.to_ignore = [p for _, p in sorted(self.to_ignore)], []
         return gitignore.ensure_all_ignored(self.repo.root, paths) if paths else []
 
-    def run(self, stage: Stage, force: bool = False, before_run=None) -> str:
+    def run(self, stage: Stage, force: bool = False,
+            before_run: Callable[[], None] | None = None, output: Output | None = None) -> str:
         """Bring one out-of-date stage up to date: "ran" or "restored". `before_run` is
-        called when the command is about to run."""
+        called when the command is about to run; `output` takes what it prints."""
         if stage.frozen:
             missing = next(o.path for o in stage.outs if not os.path.lexists(stage.abspath(o.path)))
             raise StageFailed(stage, f"it is frozen and its output '{missing}' is missing.",
@@ -189,7 +196,26 @@ class Runner:
                 return "restored"
         if before_run is not None:
             before_run()
-        self._remove_outs(stage)
-        self.execute(stage)
-        self.save(stage, self.commit(stage, inputs))
+        self.run_command(stage, inputs, output)
         return "ran"
+
+    def run_command(self, stage: Stage, inputs: dict, output: Output | None = None) -> dict:
+        """The running part of `run`, for a caller that decided a stage must run (a
+        worker, after looking on the remote): its outputs removed (but `persist` ones),
+        its commands run, the outputs cached and the entry saved. The entry."""
+        self._remove_outs(stage)
+        self.execute(stage, output)
+        entry = self.commit(stage, inputs)
+        self.save(stage, entry)
+        return entry
+
+
+def _streamed(cmd: str, cwd: str, shell: str, output: Output) -> int:
+    proc = subprocess.Popen(cmd, shell=True, cwd=cwd, executable=shell,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    with proc.stdout:
+        for raw in proc.stdout:
+            output(raw)
+    return proc.wait()

@@ -13,13 +13,18 @@ coordinating `lode repro --executor NAME` merges those entries into dvc.lock in 
 order, exactly as a local run writes it; data moves only through the remote.
 
 Executors register through the `lode.executors` entry-point group; the core never
-imports one by name. The default, `local`, is the in-process parallel runner
-(`lode.ops.repro`), which `in_place` tells the coordinator to use directly.
+imports one by name. The default, `local`, is the in-process parallel runner: `in_place`
+tells `lode.ops.repro` to run the stages here with doit rather than through the
+coordinator. `lode.testing.executor` holds the contract suite an executor's tests run.
 """
 
 from __future__ import annotations
 
+import os
+
 from lode.errors import LodeError
+
+GROUP = "lode.executors"
 
 
 class ExecutorError(LodeError):
@@ -31,17 +36,22 @@ class Job:
 
     `upstream` holds the job ids this one must wait for (the executor maps them to its
     engine's dependencies); `upstream_results` the paths of result files (or JSON
-    texts) of upstream stages that did not run in this run, for `--upstream`."""
+    texts) of upstream stages that did not run in this run, for `--upstream`.
+
+    `resources` is the stage's `meta.resources` as dvc.yaml has it (`cpus` and `gpus`
+    whole numbers, checked when dvc.yaml was read); its memory, parsed by the core, is
+    `mem_mib` (MiB, None when not given): an executor never parses `mem` itself."""
 
     def __init__(self, stage: str, name: str, rev: str, repo_url: str, *,
                  remote: str | None = None, resources: dict | None = None,
-                 upstream: list[str] | None = None,
+                 mem_mib: int | None = None, upstream: list[str] | None = None,
                  upstream_results: list[str] | None = None, force: bool = False,
                  run_cache: bool = True) -> None:
         self.stage = stage  # the stage's address relative to the repository root
         self.name = name  # a short name, safe for job names and file names
         self.rev, self.repo_url, self.remote = rev, repo_url, remote
         self.resources = resources or {}
+        self.mem_mib = mem_mib
         self.upstream = upstream or []
         self.upstream_results = upstream_results or []
         self.force, self.run_cache = force, run_cache
@@ -85,8 +95,6 @@ LOG_LIMIT = 1 << 20  # bytes of a stage's output the coordinator keeps (the end 
 
 def read_log(path: str, limit: int = LOG_LIMIT) -> str:
     """The end of a log file ("" when there is none)."""
-    import os
-
     try:
         with open(path, "rb") as f:
             f.seek(max(0, os.path.getsize(path) - limit))
@@ -143,7 +151,8 @@ class Executor:
 
 
 class LocalExecutor(Executor):
-    """Today's runner: stages in this workspace, in parallel where the graph allows."""
+    """The default: stages in this workspace, in parallel where the graph allows. Never
+    submitted to: `in_place` makes `lode.ops.repro` run them with doit itself."""
 
     name = "local"
     in_place = True
@@ -151,16 +160,16 @@ class LocalExecutor(Executor):
 
 
 def names() -> list[str]:
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # 90 ms: only when an executor is chosen
 
-    return sorted({ep.name for ep in entry_points(group="lode.executors")})
+    return sorted({ep.name for ep in entry_points(group=GROUP)})
 
 
 def load(name: str) -> type[Executor]:
     """The executor class registered as `name`."""
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # 90 ms: only when an executor is chosen
 
-    for ep in entry_points(group="lode.executors"):
+    for ep in entry_points(group=GROUP):
         if ep.name == name:
             try:
                 return ep.load()

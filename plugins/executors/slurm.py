@@ -40,20 +40,7 @@ FAILED_STATES = frozenset({
 NEVER_SATISFIED = "DependencyNeverSatisfied"
 
 
-
 # -- pure functions: resources, arguments, parsing -----------------------------------------
-def parse_mem_mb(value: object, stage: str = "?") -> int:
-    """Megabytes from a `mem` resource: an int (MB, as sbatch reads it) or "512M", "2G",
-    "1.5T", "2GB"."""
-    from lode.pipeline.dvcfile import mem_mib
-
-    try:
-        return mem_mib(value)
-    except ValueError:
-        raise ExecutorError(f"stage '{stage}' has an invalid mem resource '{value}'.",
-                            "Write it as megabytes or with a unit, e.g. 512M or 2G.") from None
-
-
 def _count(resources: dict, key: str, stage: str, minimum: int) -> int | None:
     value = resources.get(key)
     if value is None:
@@ -68,16 +55,16 @@ def _count(resources: dict, key: str, stage: str, minimum: int) -> int | None:
     return n
 
 
-def requested(resources: dict, stage: str = "?") -> tuple[int | None, int | None, int]:
-    """(cpus, mem in MB, gpus) of a stage's `resources`; other keys are not Slurm's."""
-    cpus = _count(resources, "cpus", stage, 1)
-    mem = parse_mem_mb(resources["mem"], stage) if resources.get("mem") is not None else None
-    return cpus, mem, _count(resources, "gpus", stage, 0) or 0
+def requested(job: Job) -> tuple[int | None, int | None, int]:
+    """(cpus, mem in MB, gpus) of a job: its `cpus` and `gpus` resources and its memory
+    (which sbatch reads as MB and the core gives in MiB, as Slurm means it)."""
+    cpus = _count(job.resources, "cpus", job.stage, 1)
+    return cpus, job.mem_mib, _count(job.resources, "gpus", job.stage, 0) or 0
 
 
-def resource_args(resources: dict, stage: str = "?") -> list[str]:
+def resource_args(job: Job) -> list[str]:
     """sbatch options for `cpus`, `mem` and `gpus`."""
-    cpus, mem, gpus = requested(resources, stage)
+    cpus, mem, gpus = requested(job)
     args = []
     if cpus is not None:
         args.append(f"--cpus-per-task={cpus}")
@@ -96,7 +83,7 @@ def sbatch_argv(job: Job, spool: str, python: str, options: dict[str, str],
             f"--output={output_pattern(log)}", f"--chdir={spool}"]
     if depends_on:
         argv += [f"--dependency=afterok:{':'.join(depends_on)}", "--kill-on-invalid-dep=yes"]
-    argv += resource_args(job.resources, job.stage)
+    argv += resource_args(job)
     for opt in ("partition", "time", "account"):
         if options.get(opt):
             argv.append(f"--{opt}={options[opt]}")
@@ -292,7 +279,7 @@ class SlurmExecutor(Executor):
                                 f"{e.strerror}.") from None
 
     def check_resources(self, job: Job) -> None:
-        want = requested(job.resources, job.stage)
+        want = requested(job)
         if self._nodes is None:
             argv = ["sinfo", "-h", "-N", "-o", "%c %m %G"]
             if self.options.get("partition"):

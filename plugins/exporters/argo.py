@@ -5,6 +5,8 @@ One DAG task per stage runs the remote stage protocol (`lode stage run ADDRESS -
 task, which runs however the stages ended, merges the results (`lode stage merge`) and
 fails when one is missing. Data passes only through the data remote; credentials come from
 a Kubernetes Secret by reference. Built with hera, whose models come from Argo's API spec.
+What to export (stages, order, resources, the commit or branch, the data remote, the
+recipe) is the core's plan (`lode.plugins.exporter.ExportPlan`); this writes it for Argo.
 
 A failed stage's downstream tasks are Omitted; since the merge task is the DAG's only leaf
 and has not run yet, Argo keeps starting every task whose `depends` holds, so the
@@ -24,11 +26,9 @@ representers for the whole process (so nothing here dumps lode's own files with 
 
 from __future__ import annotations
 
-import os
 import re
 
-from lode.errors import LodeError
-from lode.ops.source import git_source, tracked_remote
+from lode.plugins.exporter import Exported, Exporter, ExportError, ExportPlan
 
 RESULT_FILE = "/tmp/lode-result.json"  # where `lode stage run --result` writes, in the pod
 REV_FILE = "/tmp/lode-rev"
@@ -57,24 +57,6 @@ open(out, 'w').write(p.stdout.split()[0])
 """
 
 
-class ExportError(LodeError):
-    """The pipeline cannot be exported as asked (no Git remote, dirty workspace, ...)."""
-
-
-class Options:
-    """What `lode export argo` was asked for (the CLI's arguments, without argparse)."""
-
-    def __init__(self, targets: list[str] | None = None, *, image: str | None = None,
-                 cron: str | None = None, name: str | None = None, repo_url: str | None = None,
-                 rev: str | None = None, secret: str = DEFAULT_SECRET,
-                 recipe: str | None = None, keep_going: bool = False,
-                 force: bool = False) -> None:
-        self.targets = targets or []
-        self.image, self.cron, self.name = image, cron, name
-        self.repo_url, self.rev, self.secret = repo_url, rev, secret
-        self.recipe, self.keep_going, self.force = recipe, keep_going, force
-
-
 class StageTask:
     """One stage as a DAG task: its address (what `lode stage run` takes), its Argo name,
     the names of the tasks it waits for, and its Kubernetes resources."""
@@ -87,14 +69,14 @@ class StageTask:
 
 class ArgoPlan:
     """Everything the workflow holds, decided before hera is imported: the options (cron,
-    secret, recipe, keep_going) and what the repository made of them."""
+    secret) and the core's plan in Argo's terms."""
 
-    def __init__(self, options: Options, *, name: str, image: str, repo_url: str,
-                 rev: str | None, branch: str | None, env: list[tuple[str, bool]],
+    def __init__(self, *, name: str, image: str, secret: str, cron: str | None,
+                 recipe: str | None, keep_going: bool, repo_url: str, rev: str | None,
+                 branch: str | None, env: list[tuple[str, bool]],
                  merge_env: list[tuple[str, bool]], tasks: list[StageTask], force: bool
                  ) -> None:
-        self.cron, self.secret = options.cron, options.secret
-        self.recipe, self.keep_going = options.recipe, options.keep_going
+        self.cron, self.secret, self.recipe, self.keep_going = cron, secret, recipe, keep_going
         self.name, self.image, self.repo_url, self.rev, self.branch = \
             name, image, repo_url, rev, branch
         self.env, self.merge_env, self.tasks, self.force = env, merge_env, tasks, force
@@ -126,29 +108,28 @@ def task_names(addresses: list[str]) -> dict[str, str]:
     return names
 
 
-def k8s_resources(resources: dict) -> dict | None:
-    """`meta.resources` {cpus, mem, gpus} as a container's requests and limits. CPU is only
-    requested (a CPU limit throttles); memory is requested and limited alike (a stage over
-    it is stopped rather than starving its neighbours); GPUs go in both, as Kubernetes
-    requires for extended resources. `mem` reads as Slurm does (a bare number is MiB)."""
-    from lode.pipeline.dvcfile import mem_mib
-
+def k8s_resources(cpus: int | None = None, mem_mib: int | None = None,
+                  gpus: int | None = None) -> dict | None:
+    """A stage's resources as a container's requests and limits. CPU is only requested (a
+    CPU limit throttles); memory is requested and limited alike (a stage over it is
+    stopped rather than starving its neighbours); GPUs go in both, as Kubernetes requires
+    for extended resources. Memory comes in MiB, as the core parsed `mem` (a bare number
+    is MiB, as Slurm reads it)."""
     requests: dict[str, str] = {}
     limits: dict[str, str] = {}
-    if resources.get("cpus"):
-        requests["cpu"] = str(resources["cpus"])
-    if resources.get("mem"):
-        requests["memory"] = limits["memory"] = f"{mem_mib(resources['mem'])}Mi"
-    if resources.get("gpus"):
-        requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"] = str(resources["gpus"])
+    if cpus:
+        requests["cpu"] = str(cpus)
+    if mem_mib:
+        requests["memory"] = limits["memory"] = f"{mem_mib}Mi"
+    if gpus:
+        requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"] = str(gpus)
     if not requests:
         return None
     return {"requests": requests, **({"limits": limits} if limits else {})}
 
 
-def credential_env(remote_url: str) -> list[tuple[str, bool]]:
+def credential_env(scheme: str) -> list[tuple[str, bool]]:
     """(variable, optional) the data remote's type reads its credentials from."""
-    scheme = remote_url.split("://", 1)[0].lower() if "://" in remote_url else ""
     return list(CREDENTIALS.get(scheme, ()))
 
 
@@ -163,22 +144,21 @@ def check_name(name: str, cron: bool) -> str:
     return name
 
 
-def default_name(root: str) -> str:
-    return ("lode-" + sanitise(os.path.basename(root)))[:52].rstrip("-")
+def default_name(project: str) -> str:
+    """`lode-` and the repository directory's name."""
+    return ("lode-" + sanitise(project))[:52].rstrip("-")
 
 
-# ------------------------------------------------------------------ the operation
+# ------------------------------------------------------------------ the plan in Argo's terms
 
 
-def _data_remote(repo) -> str:
-    """The default data remote's URL as workers see it: from the tracked .dvc/config, and
-    not a directory of this machine, which pods cannot reach."""
-    name, url = tracked_remote(repo, None)
+def check_data_remote(plan: ExportPlan) -> None:
+    """Pods cannot reach a directory of this machine."""
+    url = plan.remote.url
     if "://" not in url or url.lower().startswith("file://"):
-        raise ExportError(f"the data remote '{name}' is a local directory ({url}), which "
-                          "the workers' pods cannot reach.", "Use a remote they can, such as "
-                          "s3://BUCKET/PATH.")
-    return url
+        raise ExportError(f"the data remote '{plan.remote.name}' is a local directory "
+                          f"({url}), which the workers' pods cannot reach.",
+                          "Use a remote they can, such as s3://BUCKET/PATH.")
 
 
 def _image(image: str | None) -> str:
@@ -191,52 +171,19 @@ def _image(image: str | None) -> str:
     return image
 
 
-def plan_export(repo, options: Options) -> ArgoPlan:
-    from lode.ops.repro import plan_stages
-
-    if not repo.scm:
-        raise ExportError("this project does not use Git (core.no_scm), and the workers "
-                          "clone the pipeline from a Git remote.")
-    if options.name is not None:
-        check_name(options.name, bool(options.cron))
-    image = _image(options.image)
-    targets, force, here = options.targets, options.force, os.getcwd()
-    merge_env: list[tuple[str, bool]] = []
-    if options.recipe:
-        from lode.plugins.notifier import plugins
-        from lode.recipes.execute import find
-
-        try:
-            recipe = find(repo, options.recipe)  # loads dodo.py from the root (chdir)
-        finally:
-            os.chdir(here)
-        if not targets:  # the recipe's, which name stages from the root, as it runs them
-            targets, here = recipe.targets or [], repo.root
-        force = force or recipe.force
-        # its post-tasks may notify: the webhook URLs are secrets too
-        merge_env = [(v, True) for p in plugins().values() for v in p.env.values()]
-    remote_url = _data_remote(repo)
-    repo_url, sha, branch = git_source(repo.root, options.repo_url, options.rev,
-                                       bool(options.cron))
-    cwd = os.getcwd()
-    os.chdir(here)
-    try:
-        project, stages = plan_stages(repo, targets or None)
-    finally:
-        os.chdir(cwd)
-    stages = [s for s in stages if not s.frozen]  # never run: their lock entry stands
-    if not stages:
-        raise ExportError("there is no stage to export (every chosen stage is frozen).")
-    names = task_names([s.address(repo.root) for s in stages])
-    tasks = []
-    for s in stages:
-        ups = [names[u.address(repo.root)] for u in project.upstream[s] if u in stages]
-        tasks.append(StageTask(s.address(repo.root), names[s.address(repo.root)], ups,
-                               k8s_resources(getattr(s, "resources", None) or {})))
-    env = credential_env(remote_url)
-    return ArgoPlan(options, name=options.name or default_name(repo.root), image=image,
-                    repo_url=repo_url, rev=sha, branch=branch, env=env,
-                    merge_env=env + merge_env, tasks=tasks, force=force)
+def argo_plan(plan: ExportPlan, *, image: str, secret: str = DEFAULT_SECRET,
+              cron: str | None = None, name: str | None = None) -> ArgoPlan:
+    check_data_remote(plan)
+    names = task_names([s.address for s in plan.stages])
+    tasks = [StageTask(s.address, names[s.address], [names[u] for u in s.upstream],
+                       k8s_resources(s.cpus, s.mem_mib, s.gpus)) for s in plan.stages]
+    env = credential_env(plan.remote.scheme)
+    return ArgoPlan(name=name or default_name(plan.project), image=image, secret=secret,
+                    cron=cron, recipe=plan.recipe, keep_going=plan.keep_going,
+                    repo_url=plan.source.url, rev=plan.source.commit,
+                    branch=plan.source.branch, env=env,
+                    merge_env=env + [(v, True) for v in plan.post_env], tasks=tasks,
+                    force=plan.force)
 
 
 # Argo's template syntax (no escape exists), and Kubernetes' `$(VAR)` expansion
@@ -364,7 +311,47 @@ def build(plan: ArgoPlan):
     return wf
 
 
-def export(repo, options: Options) -> tuple[str, ArgoPlan]:
-    """The workflow's YAML, and the plan it was made from (for the CLI's summary)."""
-    plan = plan_export(repo, options)
-    return build(plan).to_yaml(), plan
+def to_yaml(plan: ArgoPlan) -> str:
+    try:
+        return build(plan).to_yaml()
+    except ImportError as e:
+        if not (e.name or "").startswith(("hera", "yaml")):
+            raise
+        raise ExportError("exporting to Argo needs hera, which is not installed.",
+                          "Install it: pip install 'lode[argo]'.") from None
+
+
+class ArgoExporter(Exporter):
+    """`lode export argo`: a Workflow, or with `cron` a CronWorkflow."""
+
+    name = "argo"
+    OPTIONS = {
+        "image": "the workers' container image, with git, lode and the project's "
+                 "requirements (required)",
+        "cron": "a CronWorkflow on this schedule (UTC); each run takes the branch's newest "
+                "commit",
+        "name": "the workflow's name (default: lode-DIRECTORY)",
+        "secret": "the Kubernetes Secret holding the data remote's credentials (default: "
+                  f"{DEFAULT_SECRET})",
+    }
+
+    def __init__(self, options: dict[str, str]) -> None:
+        super().__init__(options)
+        if options.get("name") is not None:
+            check_name(options["name"], bool(options.get("cron")))
+        self.image = _image(options.get("image"))
+
+    @property
+    def follows_branch(self) -> bool:
+        return bool(self.options.get("cron"))
+
+    def export(self, plan: ExportPlan) -> Exported:
+        argo = argo_plan(plan, image=self.image,
+                         secret=self.options.get("secret") or DEFAULT_SECRET,
+                         cron=self.options.get("cron"), name=self.options.get("name"))
+        text = to_yaml(argo)
+        kind = "CronWorkflow" if argo.cron else "Workflow"
+        at = f"branch {argo.branch}" if argo.cron else f"commit {(argo.rev or '')[:8]}"
+        return Exported(text, f"an Argo {kind} '{argo.name}' of {len(argo.tasks)} stage(s) "
+                        f"at {at} of {argo.repo_url}; credentials from the Secret "
+                        f"'{argo.secret}'")

@@ -148,13 +148,13 @@ def test_task_names_are_argo_names_unique_and_keep_their_order():
 
 
 def test_resources_become_requests_and_limits():
-    assert k8s_resources({}) is None
-    assert k8s_resources({"cpus": 2, "mem": "4G", "gpus": 1}) == {
+    assert k8s_resources() is None
+    assert k8s_resources(cpus=2, mem_mib=4096, gpus=1) == {
         "requests": {"cpu": "2", "memory": "4096Mi", "nvidia.com/gpu": "1"},
         "limits": {"memory": "4096Mi", "nvidia.com/gpu": "1"},
     }
-    assert k8s_resources({"cpus": 1}) == {"requests": {"cpu": "1"}}
-    assert k8s_resources({"mem": 512})["requests"] == {"memory": "512Mi"}  # MiB, as Slurm
+    assert k8s_resources(cpus=1) == {"requests": {"cpu": "1"}}
+    assert k8s_resources(mem_mib=512)["requests"] == {"memory": "512Mi"}
 
 
 @needs_hera

@@ -22,7 +22,6 @@ from lode_plugins.executors.slurm import (
     SlurmExecutor,
     outcome,
     parse_job_id,
-    parse_mem_mb,
     parse_scontrol_job,
     parse_sinfo,
     parse_squeue,
@@ -31,6 +30,7 @@ from lode_plugins.executors.slurm import (
     unmet,
 )
 
+from lode.pipeline.dvcfile import DvcfileError, _resources, mem_mib
 from lode.plugins.executor import Ended, ExecutorError, Job, load
 from tests.executors.conftest import WIDE, assert_bad_failed_alone
 from tests.executors.slurm_cluster import slurm_conf  # noqa: F401 - a fixture
@@ -39,8 +39,11 @@ REV = "0123456789abcdef0123456789abcdef01234567"
 
 
 def make_job(name: str, upstream=(), resources=None, stage=None) -> Job:
+    """A job as the coordinator makes it: the memory parsed into `mem_mib`."""
+    resources = resources or {}
+    mem = mem_mib(resources["mem"]) if "mem" in resources else None
     return Job(stage or name, name, REV, "file:///srv/repo.git", remote="store",
-               resources=resources, upstream=list(upstream))
+               resources=resources, mem_mib=mem, upstream=list(upstream))
 
 
 # -- pure functions ------------------------------------------------------------------------
@@ -48,23 +51,25 @@ def make_job(name: str, upstream=(), resources=None, stage=None) -> Job:
                                        ("2gb", 2048), ("1.5G", 1536), ("1T", 1048576),
                                        ("1536K", 2), ("100k", 1)])
 def test_mem_to_megabytes(value, mb):
-    assert parse_mem_mb(value) == mb
+    assert resource_args(make_job("fit", resources={"mem": value})) == [f"--mem={mb}M"]
 
 
 @pytest.mark.parametrize("value", ["lots", "", "-1G", "0", "2X", True])
-def test_bad_mem_names_the_stage(value):
-    with pytest.raises(ExecutorError, match=r"stage 'train' has an invalid mem resource"):
-        parse_mem_mb(value, "train")
+def test_bad_mem_is_refused_when_dvc_yaml_is_read(value):
+    with pytest.raises(DvcfileError, match=r"'meta.resources.mem' must be a size"):
+        _resources({"resources": {"mem": value}}, "dvc.yaml:train")
 
 
 def test_resources_to_sbatch_options():
-    assert resource_args({}) == []
-    assert resource_args({"cpus": 4, "mem": "2G", "gpus": 1, "disk": "9G"}) == [
+    assert resource_args(make_job("fit")) == []
+    assert resource_args(make_job("fit", resources={"cpus": 4, "mem": "2G", "gpus": 1,
+                                                    "disk": "9G"})) == [
         "--cpus-per-task=4", "--mem=2048M", "--gres=gpu:1"]
-    assert resource_args({"cpus": "2", "gpus": 0}) == ["--cpus-per-task=2"]
+    assert resource_args(make_job("fit", resources={"cpus": "2", "gpus": 0})) == [
+        "--cpus-per-task=2"]
     for bad in ({"cpus": 0}, {"cpus": "two"}, {"gpus": -1}, {"cpus": 1.5}):
         with pytest.raises(ExecutorError, match="stage 'fit' has an invalid"):
-            resource_args(bad, "fit")
+            resource_args(make_job("fit", resources=bad))
 
 
 def test_sbatch_command_line():
