@@ -1,11 +1,18 @@
-"""run, runs, logs, stop, schedule: recipes in the foreground, detached, and from cron."""
+"""run, runs, logs, stop, schedule: recipes in the foreground, detached, and from cron.
+
+lode.cli imports this module's `configure` at start-up, and `lode status` must not import
+the recipes: so the lode.recipes imports wait in the commands (until the argument table
+no longer lives beside them)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from datetime import datetime
 
 from lode.repo import Repo
+from lode.timefmt import format_duration
 
 
 def configure(subs: dict) -> None:
@@ -101,32 +108,14 @@ def _ended(outcome, out, quiet: bool) -> int:
 
 
 def _seconds(record: dict) -> float | None:
-    from datetime import datetime
-
     from lode.recipes.runs import duration_seconds
 
     return duration_seconds(record, record.get("state", ""), datetime.now().astimezone())
 
 
 # --------------------------------------------------------------------------- rendering
-def format_duration(seconds: float | None) -> str:
-    """0.4s, 12s, 3m05s, 2h07m; '-' when unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
 def format_start(iso: str | None) -> str:
     """The start in local time, to the second: '2026-11-24 10:15:00'."""
-    from datetime import datetime
-
     try:
         return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     except (TypeError, ValueError):
@@ -156,8 +145,6 @@ def run_runs(args) -> int:
         raise RecipeError(f"-n takes a positive number of runs, not {args.limit}.")
     records = list_runs(Repo.find())[: args.limit]
     if args.json:
-        import json
-
         print(json.dumps(records, indent=2))
     elif records:
         print(render_runs(records))
@@ -198,6 +185,7 @@ def run_stop(args) -> int:
 
 def run_schedule(args) -> int:
     from lode.recipes import schedule
+    from lode.recipes.execute import find
     from lode.recipes.schedule import ScheduleError
 
     repo = Repo.find()
@@ -224,8 +212,6 @@ def run_schedule(args) -> int:
                             "03:00), or --remove, or --list.")
     when = schedule.normalize_when(args.cron)
     line = schedule.entry_for(repo, args.recipe, when)
-    from lode.recipes.execute import find
-
     find(repo, args.recipe)
     if args.print:
         print(line)

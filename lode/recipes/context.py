@@ -8,6 +8,8 @@ import socket
 import time
 from typing import Any
 
+from lode.pipeline.graph import load_project
+from lode.recipes.gitops import open_repo
 from lode.recipes.spec import Recipe
 
 
@@ -30,8 +32,6 @@ class RunContext:
     def git(self):
         """The GitPython repository (opened once per run)."""
         if self._git is None:
-            from lode.recipes.gitops import open_repo
-
             self._git = open_repo(self.repo.root)
         return self._git
 
@@ -39,8 +39,6 @@ class RunContext:
         """(project, stages) the recipe's targets choose (paths from the repository root),
         upstream first."""
         if self._project is None or reload:
-            from lode.pipeline.graph import load_project
-
             self._project = load_project(self.repo)
         project = self._project
         if not self.recipe.targets:  # no targets: every pipeline of the repository

@@ -1,59 +1,40 @@
-"""`lode run RECIPE`: the same doit tasks `doit RECIPE` runs, loaded from the project's
-dodo.py when it has one (so recipes declared there in Python are found), else from
-lode's own task generators."""
+"""`lode run RECIPE`: the same doit tasks `doit RECIPE` runs, loaded through the entry
+point (lode.recipes.dodo) from the project's dodo.py when it has one (so recipes
+declared there in Python are found), else from lode's own task generators. Also a
+recipe's post-tasks after its stages ran elsewhere, and the 'skipped' notification."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 from lode.recipes import RecipeError
-from lode.recipes.spec import Recipe
-
-
-def _namespace(repo) -> dict:
-    """The task generators doit sees: the project's dodo.py, completed with lode's."""
-    from doit.exceptions import InvalidDodoFile
-
-    os.chdir(repo.root)  # doit and lode.pipeline.dodo find the project from here
-    try:
-        from lode.pipeline import dodo as stages
-        from lode.recipes import dodo as recipes
-    except InvalidDodoFile as e:  # its database, say: the sentence is lode's own
-        raise RecipeError(str(e)) from None
-
-    namespace = {"DOIT_CONFIG": stages.DOIT_CONFIG, "task_stages": stages.task_stages,
-                 "task_recipes": recipes.task_recipes}
-    path = os.path.join(repo.root, "dodo.py")
-    if os.path.exists(path):
-        import inspect
-
-        from doit.loader import get_module
-
-        try:
-            module = get_module(path, cwd=repo.root)
-        except Exception as e:  # the project's own code: say where, once
-            raise RecipeError(f"dodo.py cannot be loaded: {type(e).__name__}: {e}") from None
-        namespace.update(dict(inspect.getmembers(module)))
-    return namespace
+from lode.recipes.context import RunContext
+from lode.recipes.dodo import DoitEntry
+from lode.recipes.spec import OPTIONS, Recipe, Step
+from lode.recipes.steps import metrics_deltas, send
+from lode.recipes.tasks import RecipeTasks
 
 
 def recipes(repo) -> dict[str, Recipe]:
-    _namespace(repo)  # imports dodo.py, where recipes may be declared (from the root:
-    from lode.recipes.dodo import all_recipes  # lode.recipes.dodo finds the project there)
-
-    return all_recipes()
+    entry = DoitEntry(repo)
+    entry.namespace()  # imports dodo.py, where recipes may be declared
+    return entry.recipes()
 
 
 def list_recipes(repo) -> list[tuple[str, str]]:
     return [(name, r.desc) for name, r in recipes(repo).items()]
 
 
-def find(repo, name: str) -> Recipe:
-    found = recipes(repo)
+def _pick(found: dict[str, Recipe], name: str) -> Recipe:
     if name not in found:
         known = ", ".join(found) or "none (write them in recipes.yaml)"
         raise RecipeError(f"unknown recipe '{name}'; the recipes are: {known}.")
     return found[name]
+
+
+def find(repo, name: str) -> Recipe:
+    return _pick(recipes(repo), name)
 
 
 def run_recipe(repo, name: str, doit_args: list[str] | None = None,
@@ -63,12 +44,9 @@ def run_recipe(repo, name: str, doit_args: list[str] | None = None,
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    from lode.recipes import dodo
-
-    find(repo, name)
-    namespace = _namespace(repo)
-    if run_id:
-        dodo._run_id[:] = [run_id]
+    entry = DoitEntry(repo, run_id=run_id)
+    namespace = entry.namespace()
+    _pick(entry.recipes(), name)
     args = list(doit_args or [])
     # a word that follows no option is a task name to doit: one more thing to run
     stray = [a for i, a in enumerate(args) if not a.startswith("-")
@@ -79,8 +57,9 @@ def run_recipe(repo, name: str, doit_args: list[str] | None = None,
     if name.startswith("-"):  # doit would read it as an option
         raise RecipeError(f"recipe '{name}' cannot be run: a name that starts with '-' is "
                           "an option to doit; rename it.")
+    os.chdir(repo.root)  # the steps run from the project's root, as under `doit`
     code = DoitMain(ModuleTaskLoader(namespace), config_filenames=()).run(["run", *args, name])
-    missing = dodo.steps_not_run(name)
+    missing = entry.steps_not_run(name)
     if code == 0 and missing:  # doit skipped steps it has marked ignored, and said 0
         raise RecipeError(f"recipe '{name}' did not run to its end: doit did not run its "
                           f"step '{missing[0]}' (marked with 'doit ignore'?).",
@@ -90,15 +69,14 @@ def run_recipe(repo, name: str, doit_args: list[str] | None = None,
 
 def run_post(repo, name: str, stages: dict[str, str]) -> list[str]:
     """A recipe's post-tasks after its stages ran elsewhere (an exported workflow's merge
-    task): commit, push, git_push, notify, as `lode run` would have run them."""
-    from lode.recipes.steps import _metrics
-    from lode.recipes.tasks import RecipeTasks
-
+    task, `lode stage merge --recipe`): commit, push, git_push, notify, as `lode run`
+    would have run them."""
     recipe = find(repo, name)
+    os.chdir(repo.root)  # as `lode run` runs them
     tasks = RecipeTasks(repo, {name: recipe})
     ctx = tasks.context(recipe)
     ctx.stages = stages
-    ctx.metrics = _metrics(ctx)
+    ctx.metrics = metrics_deltas(ctx)
     for step in recipe.post:
         if tasks.run_step(recipe, step) is not None:
             raise RecipeError(f"recipe '{name}' failed at step '{step.name}': "
@@ -110,12 +88,6 @@ def run_post(repo, name: str, stages: dict[str, str]) -> list[str]:
 def notify_skipped(repo, recipe: str, reason: str, run_id: str | None = None) -> None:
     """Tell the team a scheduled run did not start (the previous one still runs); never
     raises: a notification is not worth failing for."""
-    import sys
-
-    from lode.recipes.context import RunContext
-    from lode.recipes.spec import OPTIONS, Step
-    from lode.recipes.steps import send
-
     try:
         found = find(repo, recipe)
         step = found.step("notify") or Step("notify", "notify", dict(OPTIONS["notify"]))

@@ -10,7 +10,6 @@ between.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import socket
@@ -20,7 +19,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from lode.flock import try_flock
 from lode.recipes import RecipeError
+from lode.recipes.execute import notify_skipped, run_recipe
 from lode.recipes.runs import (
     alive,
     all_procs,
@@ -54,9 +55,7 @@ class RecipeLock:
         # Not inheritable (os.open's default, kept explicit): a stage command that
         # outlived a killed run must not keep the recipe locked.
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not try_flock(fd):
             os.close(fd)
             return False
         self.fd = fd
@@ -66,11 +65,9 @@ class RecipeLock:
         """Take over the lock a detached starter passed down as `fd`, if it is ours."""
         try:
             same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            if same:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours already: a no-op
+            if not same or not try_flock(fd):  # ours already: a no-op
+                return False
         except OSError:
-            return False
-        if not same:
             return False
         os.set_inheritable(fd, False)
         self.fd = fd
@@ -119,8 +116,6 @@ def _busy(repo, recipe: str, lock: RecipeLock, scheduled: bool) -> Skipped:
         "detached": True, "scheduled": True, "reason": reason, "running_run": run_id,
     }
     update_record(path, lambda r: r.update(record))
-    from lode.recipes.execute import notify_skipped
-
     notify_skipped(repo, recipe, reason, skip_id)
     return Skipped(record, reason)
 
@@ -214,8 +209,6 @@ class _StopSignal:
 
 
 def _execute(repo, path: str, run_id: str, recipe: str, doit_args: list[str]) -> dict:
-    from lode.recipes.execute import run_recipe
-
     stop = _StopSignal()
     state, code = "failed", 1
     try:

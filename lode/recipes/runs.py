@@ -8,17 +8,16 @@ A record that says running is believed only while its pid still names the same p
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import socket
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
 from lode.atomic import write_text_atomic
+from lode.flock import try_flock
 from lode.recipes import RecipeError
 
 STATES = ("running", "succeeded", "failed", "stopped", "dead", "skipped")
@@ -142,15 +141,7 @@ def update_record(run_dir: str, change: Callable[[dict], None]) -> dict:
     try:
         # Held only around one read and one write; should a holder hang (stopped with
         # SIGSTOP), writing without it after a while beats waiting forever.
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.02)
+        try_flock(fd, wait=5, delay=0.02, max_delay=0.02)
         record = read_record(run_dir) or {}
         change(record)
         write_text_atomic(_record_path(run_dir), json.dumps(record, indent=2) + "\n")

@@ -28,6 +28,7 @@ import sys
 from typing import NamedTuple
 
 from lode.errors import LodeError
+from lode.recipes.runs import runs_dir
 
 TAG = "lode-schedule:"
 
@@ -166,8 +167,6 @@ def _first_line(text: str) -> str:
 # --------------------------------------------------------------------------- operations
 def entry_for(repo, recipe: str, expr: str, python: str | None = None) -> str:
     """The crontab line that runs `recipe` of `repo` at `expr`."""
-    from lode.recipes.runner import runs_dir
-
     return cron_line(normalize_when(expr), repo.root, python or sys.executable, recipe,
                      runs_dir(repo))
 

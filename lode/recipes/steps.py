@@ -3,14 +3,29 @@ and returns the line to print; a failure is raised (a LodeError: one sentence)."
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 
-from lode.recipes import RecipeError
+from lode.errors import CacheError
+from lode.ops import repro as pipeline
+from lode.ops import targeted
+from lode.ops.coordinator import choose
+from lode.ops.remotes import open_remote
+from lode.ops.reports import metrics
+from lode.ops.status import out_state
+from lode.ops.used import collect
+from lode.pipeline.events import line_listener
+from lode.plugins.notifier import notify as deliver
+from lode.recipes import RecipeError, gitops
 from lode.recipes.context import RunContext
+from lode.recipes.message import deltas, describe, render
 from lode.recipes.spec import Step
+from lode.store.hashing import default_jobs
+from lode.store.targets import all_pointers
 
 
 def _names(paths: list[str], limit: int = 8) -> str:
@@ -27,8 +42,6 @@ def _needs_git(ctx: RunContext, step: Step) -> None:
 def clean_workspace(ctx: RunContext, step: Step) -> str:
     """Refuse to start from changes that exist in no commit: what the run publishes must
     be reproducible from the commit it makes."""
-    from lode.recipes import gitops
-
     _needs_git(ctx, step)
     modified, untracked = gitops.changes(ctx.git, step.options["untracked"])
     problems = []
@@ -49,9 +62,6 @@ def clean_workspace(ctx: RunContext, step: Step) -> str:
 
 
 def _modified_data(repo) -> list[str]:
-    from lode.ops.status import out_state
-    from lode.store.targets import all_pointers
-
     found = []
     for pointer in all_pointers(repo):
         for out in pointer.outs:
@@ -62,14 +72,10 @@ def _modified_data(repo) -> list[str]:
 
 
 def _remote(ctx: RunContext, name: str | None):
-    from lode.ops.remotes import open_remote
-
     return open_remote(ctx.repo, name)
 
 
 def _check_transfer(result, verb: str, remote) -> str:
-    from lode.errors import CacheError
-
     if result.failed:
         first = "; ".join(f"{path or '?'} ({md5[:12]}): {why}"
                           for md5, path, why in result.failed[:3])
@@ -81,8 +87,6 @@ def _check_transfer(result, verb: str, remote) -> str:
 
 
 def _transfer(ctx: RunContext, step: Step, verb: str) -> str:
-    from lode.ops import targeted
-
     move = targeted.pull if verb == "fetched" else targeted.push
     project, stages = ctx.plan(reload=verb == "pushed")  # push: the lock as repro left it
     remote = _remote(ctx, step.options["remote"])
@@ -101,10 +105,6 @@ def pull(ctx: RunContext, step: Step) -> str:
 
 
 def repro(ctx: RunContext, step: Step) -> str:
-    from lode.ops import repro as pipeline
-    from lode.pipeline.events import line_listener
-    from lode.store.hashing import default_jobs
-
     project, stages = ctx.plan(reload=True)
     if not stages:
         return "no pipeline stages"
@@ -115,23 +115,18 @@ def repro(ctx: RunContext, step: Step) -> str:
     ctx.stages = {s.address(ctx.repo.root): o for s, o in result.outcomes.items()}
     if result.failed:
         raise result.failed[0]
-    ctx.metrics = _metrics(ctx)
+    ctx.metrics = metrics_deltas(ctx)
     return f"{len(ctx.stages)} stage(s): {result.summary()}"
 
 
 def _executor(ctx: RunContext) -> tuple[str, dict[str, str]] | None:
     """The recipe's executor, else the configured one; None for the local runner."""
-    from lode.ops.coordinator import choose
-
     name, opts = ctx.recipe.executor or (None, {})
     return choose(ctx.repo, [], name, opts)
 
 
-def _metrics(ctx: RunContext) -> list[dict]:
+def metrics_deltas(ctx: RunContext) -> list[dict]:
     """Every metric, as committed at HEAD and as the run left it."""
-    from lode.ops.reports import metrics
-    from lode.recipes.message import deltas
-
     if not ctx.repo.scm:
         return []
     try:
@@ -162,9 +157,6 @@ def _pipeline_files(ctx: RunContext) -> list[str]:
 
 
 def commit(ctx: RunContext, step: Step) -> str:
-    from lode.recipes import gitops
-    from lode.recipes.message import describe, render
-
     _needs_git(ctx, step)
     changed = gitops.changed_among(ctx.git, _pipeline_files(ctx))
     ctx.branch = gitops.branch(ctx.git)
@@ -188,10 +180,6 @@ def push(ctx: RunContext, step: Step) -> str:
 def git_push(ctx: RunContext, step: Step) -> str:
     """Publish the commit, but only once every object it names is on the data remote:
     a teammate's `lode pull` of it must never come up short."""
-    from lode.ops import targeted
-    from lode.ops.used import collect
-    from lode.recipes import gitops
-
     _needs_git(ctx, step)
     where, branch = gitops.push_target(ctx.git, step.options["remote"], step.options["branch"])
     # the data check reads the workspace's pointers and locks: they must be the commit's
@@ -227,8 +215,6 @@ def notify(ctx: RunContext, step: Step) -> str:
 
 def send(ctx: RunContext, step: Step, outcome: str) -> str:
     """Send the run's event; a notifier's failure is a warning, never the run's."""
-    from lode.plugins.notifier import notify as deliver
-
     via = step.options["via"]
     if isinstance(via, str):
         via = [via]
@@ -254,8 +240,6 @@ def run_python(ctx: RunContext, step: Step) -> str:
     root; it gets the run's context when it takes an argument. False or an exception
     fails the step."""
     func = step.action if callable(step.action) else _import(ctx.repo.root, step)
-    import inspect
-
     try:
         takes = len(inspect.signature(func).parameters) > 0
     except (TypeError, ValueError):
@@ -270,8 +254,6 @@ def run_python(ctx: RunContext, step: Step) -> str:
 
 
 def _import(root: str, step: Step) -> Callable:
-    import importlib
-
     module, _, attr = str(step.action).partition(":")
     if root not in sys.path:
         sys.path.insert(0, root)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
+from lode.errors import LodeError
+from lode.pipeline.events import emit
 from lode.recipes.context import RunContext
 from lode.recipes.spec import Recipe, Step
+from lode.recipes.steps import BUILTIN, send
 
 
 class RecipeTasks:
@@ -33,10 +36,6 @@ class RecipeTasks:
     def run_step(self, recipe: Recipe, step: Step):
         """The doit action of one step: its line on success, TaskFailed on failure."""
         from doit.exceptions import TaskError, TaskFailed
-
-        from lode.errors import LodeError
-        from lode.pipeline.events import emit
-        from lode.recipes.steps import BUILTIN
 
         if self._lock is not None:
             self._lock()
@@ -73,8 +72,6 @@ class RecipeTasks:
         return [s.name for s in recipe.steps if s.name not in done]
 
     def _failed(self, ctx: RunContext, step: Step, error: str) -> None:
-        from lode.recipes.steps import send
-
         ctx.steps.append([step.name, "failed"])
         ctx.failed_step, ctx.error = step.name, error
         notifier = ctx.recipe.step("notify")
