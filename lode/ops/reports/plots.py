@@ -3,7 +3,6 @@ and the top-level `plots:` section), read at any revision, as JSON-able data tha
 lode/reports/vega.py draws.
 
 `collect(...).data` has this shape:
-
     {"revisions": ["HEAD~1", "workspace"],          # the order the charts use
      "plots": [{
         "id": "confusion.csv",                      # a path from the repository root,
@@ -34,6 +33,7 @@ from typing import Any
 
 from lode.errors import LodeError
 from lode.ops.reports import Report
+from lode.ops.reports.metrics import producers
 from lode.ops.reports.plotdata import (  # noqa: F401 - re-exported: the plots API in one place
     DATA_EXTS,
     DEFAULT_TEMPLATE,
@@ -44,6 +44,8 @@ from lode.ops.reports.plotdata import (  # noqa: F401 - re-exported: the plots A
     parse_data,
     series,
 )
+from lode.ops.reports.vega import render as render_plots
+from lode.pipeline.revisions import WORKSPACE, Scm
 
 PLOT_PROPS = ("template", "x", "y", "x_label", "y_label", "title", "header")
 TEMPLATES = ("linear", "simple", "scatter", "smooth", "confusion", "confusion_normalized",
@@ -96,7 +98,6 @@ def _top_item(item: Any, where: str) -> tuple[str, dict]:
 def definitions(tree) -> list[Definition]:
     """Every plot a tree declares: each dvc.yaml's top-level `plots:`, then the stages'
     `plots:` outputs; a directory gives one plot per file in it."""
-    from lode.ops.reports.metrics import producers
 
     outs = producers(tree)
     found: list[Definition] = []
@@ -142,8 +143,6 @@ def _owner(path: str, outs: dict):
 
 # -- reading a plot at one revision ---------------------------------------------------
 def _at(tree) -> str:
-    from lode.pipeline.revisions import WORKSPACE
-
     return "in the workspace" if tree.name == WORKSPACE else f"at revision '{tree.name}'"
 
 
@@ -182,8 +181,6 @@ def _entry(data: list | None = None, image_b64: str | None = None,
 
 # -- the revisions, the targets, the whole report -------------------------------------
 def _trees(scm, revs: list[str] | None, workspace: bool) -> list:
-    from lode.pipeline.revisions import WORKSPACE
-
     revs = list(revs or [])
     workspace = workspace or WORKSPACE in revs or not revs
     if not [r for r in revs if r != WORKSPACE]:
@@ -212,8 +209,6 @@ def collect(repo, revs: list[str] | None = None, targets: list[str] | None = Non
     with `workspace`, the workspace last; only those `targets` name (plot ids, files or
     directories from `cwd`, dvc.yaml files) when given. A target that names no plot but a
     file is drawn with the defaults; one that names neither is a PlotsError."""
-    from lode.ops.reports.metrics import producers
-    from lode.pipeline.revisions import WORKSPACE, Scm
 
     cwd = cwd or os.getcwd()
     warnings: list[str] = []
@@ -310,7 +305,6 @@ def diff(repo, revs: list[str] | None = None, targets: list[str] | None = None,
          cwd: str | None = None) -> Report:
     """`plots diff`: no revision: HEAD and the workspace (the workspace alone before
     the first commit); one: it and the workspace; more: those revisions alone."""
-    from lode.pipeline.revisions import Scm
 
     revs = list(revs or [])
     if not revs:
@@ -321,6 +315,5 @@ def diff(repo, revs: list[str] | None = None, targets: list[str] | None = None,
 
 def render(data: dict) -> str:
     """The HTML body (without the page around it) of every plot in `collect`'s data."""
-    from lode.ops.reports.vega import render as render_plots
 
     return render_plots(data)

@@ -8,10 +8,13 @@ from __future__ import annotations
 import datetime
 import os
 
-from lode.ops.reports import Report
+from lode.ops.reports import Report, ReportError
 from lode.ops.reports.compare import is_number
-from lode.ops.reports.html import escape, require_bundle
+from lode.ops.reports.history import compare
+from lode.ops.reports.html import escape, page, require_bundle
+from lode.ops.reports.plots import collect, render
 from lode.ops.reports.table import compact
+from lode.pipeline.revisions import WORKSPACE, Scm
 
 GROUP_TITLES = {"params": "Parameters", "metrics": "Metrics", "deps": "Data (md5 of stage deps)"}
 
@@ -173,24 +176,16 @@ def build(repo, revs: list[str] | None = None, all_branches: bool = False,
     `pull`, the revisions' cached metric and plot files missing here are fetched from
     the default remote first."""
     require_bundle()  # before the revisions are read (and, with `pull`, fetched)
-    from lode.ops.reports.history import compare
-    from lode.ops.reports.html import page
-    from lode.ops.reports.plots import collect, render
-    from lode.pipeline.revisions import WORKSPACE, Scm
 
     comparison = compare(repo, revs, all_branches=all_branches, all_tags=all_tags, n=n,
                          pull=pull)
     rows = comparison.rows
     if not rows:
-        from lode.ops.reports import ReportError
-
         raise ReportError("there is no revision to report on.",
                           "Commit the pipeline's results first, or name revisions.")
     names = [r["rev"] for r in rows]
     baseline = baseline or oldest(rows)
     if baseline not in names:
-        from lode.ops.reports import ReportError
-
         raise ReportError(f"the baseline '{baseline}' is not one of the revisions reported "
                           f"({', '.join(names)}).")
     warnings = list(comparison.warnings)
