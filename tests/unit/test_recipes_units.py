@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from lode.recipes import RecipeError
@@ -102,3 +106,22 @@ def test_steps_are_subtasks_chained_in_order():
         ["compute_metrics:push"], ["compute_metrics:git_push"]]
     assert all(d["uptodate"] == [False] for d in chain)
     assert chain[2]["doc"] == "shell: ruff check ."
+
+
+def test_the_dodo_modules_look_for_no_repository_until_doit_reads_them(tmp_path):
+    """Imported outside any repository they load; DOIT_CONFIG is the configuration of
+    the repository doit reads it in."""
+    (tmp_path / "repo" / ".dvc").mkdir(parents=True)
+    script = (
+        "import os\n"
+        "from lode.pipeline.dodo import DOIT_CONFIG, task_stages\n"
+        "from lode.recipes.dodo import task_recipes\n"
+        "os.chdir('repo')\n"
+        "print(isinstance(DOIT_CONFIG, dict), DOIT_CONFIG['backend'],\n"
+        "      os.path.relpath(DOIT_CONFIG['dep_file']), sorted(DOIT_CONFIG) == "
+        "sorted({**DOIT_CONFIG}))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "sqlite3",
+                                   os.path.join(".dvc", "tmp", "lode", "doit.sqlite3"), "True"]

@@ -116,6 +116,13 @@ def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
 
 
+@pytest.mark.parametrize("seconds, text", [
+    (None, "?"), (0.04, "0.0 s"), (12.34, "12.3 s"), (61, "1 min 01 s"), (3725, "1 h 02 min"),
+])
+def test_format_duration_in_words_for_messages(seconds, text):
+    assert format_duration(seconds, words=True) == text
+
+
 def test_format_start_is_local_time_to_the_second():
     iso = "2026-11-24T10:15:00.250+00:00"
     expected = datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
