@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import CancelledError
 
 from lode.plugins.executor import Ended, Executor, ExecutorError, Job, read_log
 
@@ -165,10 +166,13 @@ class DaskExecutor(Executor):
         from distributed import wait
 
         futures = [self.futures[i] for i in ids]
-        try:
-            wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return []
+        if not any(f.done() for f in futures):
+            try:
+                wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                return []
+            except CancelledError:  # one was cancelled meanwhile: it has ended
+                pass
         ended = []
         for key, fut in zip(ids, futures, strict=True):
             if not fut.done():
@@ -182,6 +186,8 @@ class DaskExecutor(Executor):
                 upstream = exc.stage != self.stages[key]
                 ended.append(Ended(key, error=exc.error, log_tail=exc.log_tail,
                                    upstream_failed=upstream, log="" if upstream else exc.log))
+            elif fut.status == "cancelled":
+                ended.append(Ended(key, error="the Dask task was cancelled."))
             else:
                 ended.append(Ended(key, error=f"the Dask task {fut.status}: {exc!r}"))
         return ended

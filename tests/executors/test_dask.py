@@ -9,10 +9,22 @@ import json
 
 import pytest
 
+from lode.testing.executor import ExecutorContract
 from tests.executors.conftest import WIDE, assert_bad_failed_alone, git_out
 from tests.remotes.conftest import ENV
 
 pytest.importorskip("distributed", reason="the Dask executor needs lode[dask]")
+
+
+class TestContract(ExecutorContract):
+    """The executor contract on a LocalCluster of two process workers, started by the
+    executor as `lode repro --executor dask` starts it."""
+
+    @pytest.fixture
+    def make_executor(self):
+        from lode_plugins.executors.dask import DaskExecutor
+
+        return lambda workdir: DaskExecutor({"workers": "2"}, workdir)
 
 
 def repro(lode, project, *args, check=True, env=None):

@@ -32,6 +32,7 @@ from lode_plugins.executors.slurm import (
 
 from lode.pipeline.dvcfile import DvcfileError, _resources, mem_mib
 from lode.plugins.executor import Ended, ExecutorError, Job, load
+from lode.testing.executor import ExecutorContract
 from tests.executors.conftest import WIDE, assert_bad_failed_alone
 from tests.executors.slurm_cluster import slurm_conf  # noqa: F401 - a fixture
 
@@ -145,6 +146,16 @@ def test_registered_and_options_checked(tmp_path):
         SlurmExecutor({"queue": "x"}, str(tmp_path))
     with pytest.raises(ExecutorError, match="sbatch_args cannot be split"):
         SlurmExecutor({"sbatch_args": "--comment 'open"}, str(tmp_path))
+
+
+# -- the executor contract, on the real cluster ---------------------------------------------
+class TestContract(ExecutorContract):
+    """The contract's real jobs (`python -m lode stage run`) as sbatch jobs on the private
+    single-node cluster, their spool the run's directory."""
+
+    @pytest.fixture
+    def make_executor(self, slurm_conf):  # noqa: F811 - the fixture imported above
+        return lambda workdir: SlurmExecutor({}, workdir)
 
 
 # -- mechanics on the real cluster ----------------------------------------------------------
