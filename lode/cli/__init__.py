@@ -1,7 +1,9 @@
 """The `lode` command: parse, call an operation, print its result, render errors once.
 
-Command modules are imported only when their command runs (start-up is measured), so
-this file holds the whole argument table and nothing heavy.
+This file holds the table of commands and nothing heavy. A command's module (its
+arguments, `configure_<command>`, and its handler) is imported only when a command line
+names it: start-up is measured, and `lode status` has no business loading the recipes or
+the reports.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import importlib
 import os
 import sys
 
-from lode import __version__
+from lode import __version__, progress
+from lode.errors import LodeError
 
 # name -> (module under lode.cli, function, help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -55,7 +58,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _common(p: argparse.ArgumentParser, top: bool = False) -> None:
+def common_flags(p: argparse.ArgumentParser, top: bool = False) -> None:
+    """-v and -q, on the top parser and on every (sub-)command's."""
     # Sub-commands must not reset what `lode -v CMD` set at the top, hence SUPPRESS there.
     g = p.add_mutually_exclusive_group()
     default = {} if top else {"default": argparse.SUPPRESS}
@@ -63,147 +67,55 @@ def _common(p: argparse.ArgumentParser, top: bool = False) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="only errors", **default)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: list[str]) -> str | None:
+    """The command a command line names: its first word that is not a top-level flag."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command with its help line; the arguments of `command` only, from its module's
+    `configure_<command>(parser)`: so a command line imports the module of the command it
+    runs and no other (start-up is measured)."""
     parser = argparse.ArgumentParser(
         prog="lode",
         description="Version data and models beside Git; run pipelines as team recipes.",
     )
     parser.add_argument("--version", action="version", version=f"lode {__version__}")
-    _common(parser, top=True)
+    common_flags(parser, top=True)
     parser.set_defaults(verbose=0, quiet=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    subs = {}
-    for name, (_, _, help_) in COMMANDS.items():
-        subs[name] = p = sub.add_parser(name, help=help_, description=help_)
-        _common(p)
-
-    p = subs["init"]
-    p.add_argument("--no-scm", action="store_true", help="use lode without Git")
-    p.add_argument("-f", "--force", action="store_true", help="rewrite existing scaffolding")
-    p.add_argument("--dodo", action="store_true", help="only add the dodo.py that shows the "
-                   "pipeline to doit (in a repository DVC initialised)")
-    p.add_argument("--template", metavar="NAME", help="scaffold a ready project from a "
-                   "template into DIR (see 'lode templates')")
-    p.add_argument("--data-remote", metavar="URL", help="with --template: the default data "
-                   "remote (default: a local directory beside DIR)")
-    p.add_argument("--git-remote", metavar="URL", help="with --template: the Git remote "
-                   "'origin'")
-    p.add_argument("dir", nargs="?", metavar="DIR", help="with --template: where to create "
-                   "the project")
-
-    from lode.cli.run import configure as configure_run  # argparse only: cheap at start-up
-
-    configure_run(subs)
-
-    subs["add"].add_argument("targets", nargs="+", metavar="TARGET")
-    p = subs["commit"]
-    p.add_argument("targets", nargs="*", metavar="TARGET")
-    p.add_argument("-f", "--force", action="store_true", help="accepted for DVC compatibility")
-    p = subs["checkout"]
-    p.add_argument("targets", nargs="*", metavar="TARGET")
-    p.add_argument("-f", "--force", action="store_true", help="overwrite local changes")
-    p.add_argument("--relink", action="store_true", help="recreate links even if data matches")
-    p = subs["status"]
-    p.add_argument("targets", nargs="*", metavar="TARGET")
-    p.add_argument("--json", action="store_true", help="machine-readable output, DVC's shape")
-    p.add_argument("-c", "--cloud", action="store_true", help="compare the cache with a remote")
-    p.add_argument("-r", "--remote", help="the remote for -c (default: core.remote)")
-    subs["unprotect"].add_argument("targets", nargs="+", metavar="TARGET")
-
-    p = subs["repro"]
-    p.add_argument("targets", nargs="*", metavar="TARGET",
-                   help="stage, path/to/dvc.yaml or path/to/dvc.yaml:stage (default: ./dvc.yaml)")
-    p.add_argument("-f", "--force", action="store_true", help="run even the stages up to date")
-    p.add_argument("-s", "--single-item", action="store_true", help="only the targets, not "
-                   "what they depend on")
-    p.add_argument("--downstream", action="store_true", help="the targets and what depends "
-                   "on them")
-    p.add_argument("--dry", action="store_true", help="print what would run and why")
-    p.add_argument("-j", "--jobs", type=int, metavar="N", help="stages at once (default: "
-                   "the cores)")
-    p.add_argument("-k", "--keep-going", action="store_true", help="run the independent "
-                   "stages after a failure")
-    p.add_argument("--no-run-cache", action="store_true", help="run stages even when their "
-                   "outputs are cached for these inputs")
-    p.add_argument("--pull", action="store_true", help="fetch missing inputs first")
-    p.add_argument("--executor", metavar="NAME", help="who runs the stages: local (default), "
-                   "dask, slurm, ... (config: executor.name)")
-    p.add_argument("--executor-opt", action="append", default=[], metavar="K=V",
-                   help="an executor option (config: executor.K); repeatable")
-
-    from lode.cli.export import configure_export  # argparse only
-    from lode.cli.stage import configure_stage  # argparse only
-
-    configure_stage(subs["stage"])
-    configure_export(subs["export"])
-
-    from lode.cli.dag import configure as configure_dag  # argparse only: cheap at start-up
-
-    configure_dag(subs["dag"])
-
-    from lode.cli.reports import configure_metrics, configure_params  # argparse only
-
-    configure_metrics(subs["metrics"])
-    configure_params(subs["params"])
-
-    from lode.cli.compare import configure_compare  # argparse only
-    from lode.cli.plots import configure_plots  # argparse only
-    from lode.cli.report import configure_report  # argparse only
-
-    configure_plots(subs["plots"])
-    configure_compare(subs["compare"])
-    configure_report(subs["report"])
-
-    from lode.cli.remote import configure_remote, configure_transfer  # argparse only
-
-    p = subs["gc"]
-    p.add_argument("-w", "--workspace", action="store_true", help="keep what the workspace uses")
-    p.add_argument("-a", "--all-branches", action="store_true", help="… and every branch")
-    p.add_argument("-T", "--all-tags", action="store_true", help="… and every tag")
-    p.add_argument("-A", "--all-commits", action="store_true", help="… and every commit")
-    p.add_argument("-c", "--cloud", action="store_true", help="delete from the remote too")
-    p.add_argument("-r", "--remote", help="the remote for -c (default: core.remote)")
-    p.add_argument("--dry", action="store_true", help="list what would go, remove nothing")
-    p.add_argument("-f", "--force", action="store_true", help="do not ask")
-
-    configure_remote(subs["remote"])
-    configure_transfer(subs["push"])
-    configure_transfer(subs["fetch"])
-    configure_transfer(subs["pull"], pull=True)
-
-    p = subs["config"]
-    p.add_argument("--local", action="store_true", help="use .dvc/config.local (git-ignored)")
-    p.add_argument("-u", "--unset", action="store_true", help="remove the option")
-    p.add_argument("-l", "--list", action="store_true", help="list all options")
-    p.add_argument("--show-secrets", action="store_true",
-                   help="print secret values in --list instead of ***")
-    p.add_argument("name", nargs="?", help="SECTION.OPTION, e.g. cache.type")
-    p.add_argument("value", nargs="?")
-
-    p = subs["cache"]
-    csub = p.add_subparsers(dest="cache_command", metavar="SUBCOMMAND", required=True)
-    c = csub.add_parser("dir", help="show or set the cache directory")
-    _common(c)
-    c.add_argument("value", nargs="?", metavar="PATH")
-    c.add_argument("--local", action="store_true")
-    c = csub.add_parser("verify", help="rehash every object; name the corrupt ones")
-    _common(c)
+    for name, (module, _, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        common_flags(p)
+        if name == command:
+            configure = getattr(_module(module), f"configure_{name}", None)
+            if configure is not None:
+                configure(p)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if not args.command:
-        build_parser().print_help()
-        return 0
-    module, func, _ = COMMANDS[args.command]
-    verbose = args.verbose
-    try:
-        from lode import progress
+def _module(name: str):
+    return importlib.import_module(f"lode.cli.{name}")
 
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    verbose = int("-v" in argv or "--verbose" in argv)  # until the arguments are parsed
+    try:
+        parser = build_parser(command_of(argv))
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return 0
+        module, func, _ = COMMANDS[args.command]
+        verbose = args.verbose
         progress.enable(not args.quiet)
-        handler = getattr(importlib.import_module(f"lode.cli.{module}"), func)
-        return handler(args) or 0
+        return getattr(_module(module), func)(args) or 0
     except KeyboardInterrupt:
         print("ERROR: interrupted.", file=sys.stderr)
         return 130
@@ -215,8 +127,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _render(e: Exception, verbose: int) -> int:
-    from lode.errors import LodeError
-
     if verbose:
         import traceback
 

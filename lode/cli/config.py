@@ -10,11 +10,34 @@ named the secret, and that is how a script reads it back.
 
 from __future__ import annotations
 
+import argparse
+
+from lode.cli import common_flags
 from lode.cli.output import say
 from lode.errors import CacheError, ConfigError
 from lode.ops import config as ops_config
 from lode.ops.verify import verify_cache
 from lode.repo import Repo
+
+
+def configure_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--local", action="store_true", help="use .dvc/config.local (git-ignored)")
+    p.add_argument("-u", "--unset", action="store_true", help="remove the option")
+    p.add_argument("-l", "--list", action="store_true", help="list all options")
+    p.add_argument("--show-secrets", action="store_true",
+                   help="print secret values in --list instead of ***")
+    p.add_argument("name", nargs="?", help="SECTION.OPTION, e.g. cache.type")
+    p.add_argument("value", nargs="?")
+
+
+def configure_cache(p: argparse.ArgumentParser) -> None:
+    csub = p.add_subparsers(dest="cache_command", metavar="SUBCOMMAND", required=True)
+    c = csub.add_parser("dir", help="show or set the cache directory")
+    common_flags(c)
+    c.add_argument("value", nargs="?", metavar="PATH")
+    c.add_argument("--local", action="store_true")
+    c = csub.add_parser("verify", help="rehash every object; name the corrupt ones")
+    common_flags(c)
 
 
 def run_config(args) -> int:

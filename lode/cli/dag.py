@@ -13,7 +13,7 @@ from lode.pipeline.graph import load_project
 from lode.repo import Repo
 
 
-def configure(p: argparse.ArgumentParser) -> None:
+def configure_dag(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", nargs="?", metavar="TARGET",
                    help="a stage, path/to/dvc.yaml[:stage], a .dvc file or an output: show "
                         "it and what it depends on (default: every pipeline)")

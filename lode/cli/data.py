@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -15,6 +16,43 @@ from lode.ops.status import status
 from lode.ops.unprotect import unprotect
 from lode.ops.used import collect
 from lode.repo import Repo
+
+
+def configure_add(p: argparse.ArgumentParser) -> None:
+    p.add_argument("targets", nargs="+", metavar="TARGET")
+
+
+def configure_commit(p: argparse.ArgumentParser) -> None:
+    p.add_argument("targets", nargs="*", metavar="TARGET")
+    p.add_argument("-f", "--force", action="store_true", help="accepted for DVC compatibility")
+
+
+def configure_checkout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("targets", nargs="*", metavar="TARGET")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite local changes")
+    p.add_argument("--relink", action="store_true", help="recreate links even if data matches")
+
+
+def configure_status(p: argparse.ArgumentParser) -> None:
+    p.add_argument("targets", nargs="*", metavar="TARGET")
+    p.add_argument("--json", action="store_true", help="machine-readable output, DVC's shape")
+    p.add_argument("-c", "--cloud", action="store_true", help="compare the cache with a remote")
+    p.add_argument("-r", "--remote", help="the remote for -c (default: core.remote)")
+
+
+def configure_unprotect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("targets", nargs="+", metavar="TARGET")
+
+
+def configure_gc(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-w", "--workspace", action="store_true", help="keep what the workspace uses")
+    p.add_argument("-a", "--all-branches", action="store_true", help="… and every branch")
+    p.add_argument("-T", "--all-tags", action="store_true", help="… and every tag")
+    p.add_argument("-A", "--all-commits", action="store_true", help="… and every commit")
+    p.add_argument("-c", "--cloud", action="store_true", help="delete from the remote too")
+    p.add_argument("-r", "--remote", help="the remote for -c (default: core.remote)")
+    p.add_argument("--dry", action="store_true", help="list what would go, remove nothing")
+    p.add_argument("-f", "--force", action="store_true", help="do not ask")
 
 
 def _writer(func):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 
@@ -8,6 +9,21 @@ from lode.errors import InitError
 from lode.ops.init import init, write_dodo
 from lode.ops.template import TemplateError, scaffold, templates
 from lode.repo import Repo
+
+
+def configure_init(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-scm", action="store_true", help="use lode without Git")
+    p.add_argument("-f", "--force", action="store_true", help="rewrite existing scaffolding")
+    p.add_argument("--dodo", action="store_true", help="only add the dodo.py that shows the "
+                   "pipeline to doit (in a repository DVC initialised)")
+    p.add_argument("--template", metavar="NAME", help="scaffold a ready project from a "
+                   "template into DIR (see 'lode templates')")
+    p.add_argument("--data-remote", metavar="URL", help="with --template: the default data "
+                   "remote (default: a local directory beside DIR)")
+    p.add_argument("--git-remote", metavar="URL", help="with --template: the Git remote "
+                   "'origin'")
+    p.add_argument("dir", nargs="?", metavar="DIR", help="with --template: where to create "
+                   "the project")
 
 
 def run_init(args) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -13,6 +14,28 @@ from lode.ops.remotes import open_remote
 from lode.pipeline.events import line_listener
 from lode.repo import Repo
 from lode.store.hashing import default_jobs
+
+
+def configure_repro(p: argparse.ArgumentParser) -> None:
+    p.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="stage, path/to/dvc.yaml or path/to/dvc.yaml:stage (default: ./dvc.yaml)")
+    p.add_argument("-f", "--force", action="store_true", help="run even the stages up to date")
+    p.add_argument("-s", "--single-item", action="store_true", help="only the targets, not "
+                   "what they depend on")
+    p.add_argument("--downstream", action="store_true", help="the targets and what depends "
+                   "on them")
+    p.add_argument("--dry", action="store_true", help="print what would run and why")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="stages at once (default: "
+                   "the cores)")
+    p.add_argument("-k", "--keep-going", action="store_true", help="run the independent "
+                   "stages after a failure")
+    p.add_argument("--no-run-cache", action="store_true", help="run stages even when their "
+                   "outputs are cached for these inputs")
+    p.add_argument("--pull", action="store_true", help="fetch missing inputs first")
+    p.add_argument("--executor", metavar="NAME", help="who runs the stages: local (default), "
+                   "dask, slurm, ... (config: executor.name)")
+    p.add_argument("--executor-opt", action="append", default=[], metavar="K=V",
+                   help="an executor option (config: executor.K); repeatable")
 
 
 def _pull_inputs(args, repo, project, stages) -> None:

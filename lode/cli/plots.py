@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 
+from lode.atomic import write_text_atomic
+from lode.cli.output import say, warn
 from lode.cli.reports import verbosity
+from lode.ops.reports import plots
+from lode.ops.reports.html import escape, page, require_bundle
+from lode.ops.targeted import fetch_outputs
+from lode.repo import Repo
 
 DEFAULT_OUT = os.path.join("dvc_plots", "index.html")  # where DVC writes its page
 
@@ -57,10 +63,6 @@ def _out_path(out: str | None) -> str:
 def run_plots(args) -> int:
     import json
 
-    from lode.cli.output import say, warn
-    from lode.ops.reports import plots
-    from lode.ops.reports.html import require_bundle
-    from lode.repo import Repo
 
     if not args.json:
         require_bundle()  # the page needs the 'report' extra; said before any work
@@ -71,8 +73,6 @@ def run_plots(args) -> int:
             title = "lode plots"
         else:
             if args.pull:
-                from lode.ops.targeted import fetch_outputs
-
                 for w in fetch_outputs(repo, [*(args.revisions or ["HEAD"]), "workspace"]):
                     warn(w)
             report = plots.diff(repo, args.revisions, args.targets)
@@ -87,8 +87,6 @@ def run_plots(args) -> int:
             say(args, "No plots to show: declare them in dvc.yaml ('plots:' of a stage, "
                       "or the top-level 'plots:'); no page was written.")
             return 0
-        from lode.atomic import write_text_atomic
-        from lode.ops.reports.html import escape, page
 
         body = (f"<header><h1>{escape(title)}</h1><p class='note'>Revisions: "
                 f"{escape(', '.join(report.data['revisions']))}</p></header>"

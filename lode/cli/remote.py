@@ -46,6 +46,19 @@ def configure_transfer(p, pull: bool = False) -> None:
         p.add_argument("-f", "--force", action="store_true", help="overwrite local changes")
 
 
+
+def configure_push(p) -> None:
+    configure_transfer(p)
+
+
+def configure_fetch(p) -> None:
+    configure_transfer(p)
+
+
+def configure_pull(p) -> None:
+    configure_transfer(p, pull=True)
+
+
 def run_remote(args) -> int:
     repo = Repo.find()
     cmd = args.remote_command

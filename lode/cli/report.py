@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from lode.atomic import write_text_atomic
 from lode.cli.compare import positive
+from lode.cli.output import say, warn
+from lode.ops.reports.report import build
+from lode.repo import Repo
 
 
 def configure_report(p: argparse.ArgumentParser) -> None:
@@ -26,10 +30,6 @@ def configure_report(p: argparse.ArgumentParser) -> None:
 def run_report(args) -> int:
     import os
 
-    from lode.atomic import write_text_atomic
-    from lode.cli.output import say, warn
-    from lode.ops.reports.report import build
-    from lode.repo import Repo
 
     repo = Repo.find()
     try:

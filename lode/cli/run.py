@@ -1,8 +1,4 @@
-"""run, runs, logs, stop, schedule: recipes in the foreground, detached, and from cron.
-
-lode.cli imports this module's `configure` at start-up, and `lode status` must not import
-the recipes: so the lode.recipes imports wait in the commands (until the argument table
-no longer lives beside them)."""
+"""run, runs, logs, stop, schedule: recipes in the foreground, detached, and from cron."""
 
 from __future__ import annotations
 
@@ -11,12 +7,16 @@ import json
 import sys
 from datetime import datetime
 
+from lode.recipes import RecipeError, runner, schedule
+from lode.recipes.execute import find, list_recipes
+from lode.recipes.runner import Skipped, log_chunks, stop_run
+from lode.recipes.runs import duration_seconds, find_run, list_runs
+from lode.recipes.schedule import ScheduleError
 from lode.repo import Repo
 from lode.timefmt import format_duration
 
 
-def configure(subs: dict) -> None:
-    p = subs["run"]
+def configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("recipe", nargs="?", metavar="RECIPE", help="the recipe to run "
                    "(without one: list the recipes)")
     p.add_argument("doit_args", nargs="*", metavar="-- DOIT_OPTION",
@@ -27,21 +27,25 @@ def configure(subs: dict) -> None:
     p.add_argument("--run-id", help=argparse.SUPPRESS)
     p.add_argument("--scheduled", action="store_true", help=argparse.SUPPRESS)
 
-    p = subs["runs"]
+
+def configure_runs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-n", "--limit", type=int, metavar="N", help="only the N newest runs")
 
-    p = subs["logs"]
+
+def configure_logs(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", nargs="?", metavar="RUN", help="run id (default: the newest run)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the run "
                    "ends")
 
-    p = subs["stop"]
+
+def configure_stop(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", metavar="RUN", help="run id")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds "
                    "between TERM and KILL (default 10)")
 
-    p = subs["schedule"]
+
+def configure_schedule(p: argparse.ArgumentParser) -> None:
     p.add_argument("recipe", nargs="?", metavar="RECIPE")
     p.add_argument("--cron", metavar="EXPR", help='when, in crontab syntax, e.g. "0 3 * * *"')
     p.add_argument("--remove", action="store_true", help="remove the recipe's entry")
@@ -50,9 +54,6 @@ def configure(subs: dict) -> None:
 
 
 def run_run(args) -> int:
-    from lode.recipes import RecipeError, runner
-    from lode.recipes.execute import find, list_recipes
-
     repo = Repo.find()
     if not args.recipe:
         found = list_recipes(repo)
@@ -94,8 +95,6 @@ def _header(record: dict) -> None:
 
 
 def _ended(outcome, out, quiet: bool) -> int:
-    from lode.recipes.runner import Skipped
-
     if isinstance(outcome, Skipped):
         print(f"skipped: {outcome.reason}; recorded as {outcome.record['id']}.", file=out)
         return 0
@@ -108,8 +107,6 @@ def _ended(outcome, out, quiet: bool) -> int:
 
 
 def _seconds(record: dict) -> float | None:
-    from lode.recipes.runs import duration_seconds
-
     return duration_seconds(record, record.get("state", ""), datetime.now().astimezone())
 
 
@@ -138,9 +135,6 @@ def render_runs(records: list[dict]) -> str:
 
 # --------------------------------------------------------------------------- commands
 def run_runs(args) -> int:
-    from lode.recipes import RecipeError
-    from lode.recipes.runs import list_runs
-
     if args.limit is not None and args.limit < 1:
         raise RecipeError(f"-n takes a positive number of runs, not {args.limit}.")
     records = list_runs(Repo.find())[: args.limit]
@@ -154,9 +148,6 @@ def run_runs(args) -> int:
 
 
 def run_logs(args) -> int:
-    from lode.recipes.runner import log_chunks
-    from lode.recipes.runs import find_run
-
     repo = Repo.find()
     record = find_run(repo, args.run)
     out = sys.stdout.buffer
@@ -167,9 +158,6 @@ def run_logs(args) -> int:
 
 
 def run_stop(args) -> int:
-    from lode.recipes import RecipeError
-    from lode.recipes.runner import stop_run
-
     if args.timeout < 0:
         raise RecipeError(f"--timeout takes seconds (0 or more), not {args.timeout}.")
     record, stopped = stop_run(Repo.find(), args.run, args.timeout)
@@ -184,10 +172,6 @@ def run_stop(args) -> int:
 
 
 def run_schedule(args) -> int:
-    from lode.recipes import schedule
-    from lode.recipes.execute import find
-    from lode.recipes.schedule import ScheduleError
-
     repo = Repo.find()
     if args.list:
         entries = schedule.list_entries(repo)
