@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from lode.errors import LodeError, MalformedError
 from lode.ops.remotes import open_remote
@@ -40,14 +39,14 @@ class GcError(LodeError):
 
 
 # -- the flow: decide, confirm, remove -------------------------------------------------
-@dataclass
 class GcPlan:
     """What gc would delete: cache objects as (md5, path, size), and object keys on
-    `remote` (None: the cache only)."""
+    `remote` (None: the cache only). (A plain class: every data command imports this
+    module, and a dataclass is compiled at import.)"""
 
-    local: list[tuple[str, str, int]] = field(default_factory=list)
-    remote: Remote | None = None
-    keys: list[str] = field(default_factory=list)
+    def __init__(self, local: list[tuple[str, str, int]], remote: Remote | None = None,
+                 keys: list[str] | None = None) -> None:
+        self.local, self.remote, self.keys = local, remote, keys or []
 
     @property
     def local_size(self) -> int:

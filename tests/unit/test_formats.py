@@ -7,7 +7,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from lode import config, yamlio
-from lode.store import gitignore
+from lode.errors import MalformedError
+from lode.store import gitignore, lockfile
+from lode.store.hashinfo import HashInfo
 from lode.store.manifest import manifest_bytes, manifest_md5, parse_manifest
 from lode.store.outputs import Output
 from lode.store.pointers import Pointer, load
@@ -61,6 +63,30 @@ def test_pointer_key_order(tmp_path):
     (tmp_path / "d.dvc").write_text(text)
     again = load(str(tmp_path / "d.dvc"), str(tmp_path))
     assert again.to_text() == text
+
+
+def test_hash_info_names_a_file_or_a_manifest():
+    f, d = HashInfo.parse("ab" * 16, "x"), HashInfo.parse("cd" * 16 + ".dir", "x")
+    assert (f.md5, f.is_dir, f.value) == ("ab" * 16, False, "ab" * 16)
+    assert (d.md5, d.is_dir, str(d)) == ("cd" * 16, True, "cd" * 16 + ".dir")
+    assert d == HashInfo.of_manifest("cd" * 16) and len({d, HashInfo.of_manifest("cd" * 16)}) == 1
+    with pytest.raises(AttributeError):
+        d.value = "x"  # type: ignore[misc]
+    for bad in ["../../etc/passwd", "AB" * 16, "ab" * 16 + ".dir", None]:
+        with pytest.raises(MalformedError):
+            HashInfo.parse(bad, "x", allow_dir=bad != "ab" * 16 + ".dir")
+
+
+def test_one_output_record_for_pointers_and_lock_files():
+    d = {"md5": "ab" * 16, "size": 3, "isexec": True, "hash": "md5", "path": "f",
+         "desc": "kept"}
+    out = Output.from_dict(d, "f.dvc")
+    assert out.to_pointer_dict() == d and list(out.to_pointer_dict()) == list(d)
+    assert list(out.to_lock_dict().items()) == [("path", "f"), ("hash", "md5"),
+                                                ("md5", "ab" * 16), ("size", 3),
+                                                ("isexec", True)]
+    assert lockfile.item("f", "ab" * 16, 3, None, True) == out.to_lock_dict()
+    assert Output.from_dict(out.to_lock_dict(), "dvc.lock").hash_info == HashInfo("ab" * 16)
 
 
 def test_legacy_entry_keeps_no_hash_key(tmp_path):
