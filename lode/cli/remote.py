@@ -86,7 +86,15 @@ def run_remote(args) -> int:
     return 0
 
 
-def _report(args, verb: str, result) -> CacheError | None:
+def _report(args, verb: str, result, remote=None) -> int:
+    """Print what moved and what did not; CacheError when something did not."""
+    error = _rendered(args, verb, result)
+    if error is not None:
+        raise error
+    return 0
+
+
+def _rendered(args, verb: str, result) -> CacheError | None:
     """Print what moved and what did not; the error to raise when something did not."""
     if result.moved or not result.failed:
         say(args, f"{result.moved} file(s) {verb}" + (
@@ -111,7 +119,7 @@ def _transfer(args, verb: str) -> int:
                    run_cache=args.run_cache)
         if verb == "pulled":
             pulled = transfer.pull(repo, force=args.force, **how)
-            error = _report(args, "fetched", pulled.fetched)
+            error = _rendered(args, "fetched", pulled.fetched)
             if pulled.checkout_error is not None:
                 raise pulled.checkout_error
             for path in pulled.added:
@@ -120,7 +128,7 @@ def _transfer(args, verb: str) -> int:
                 say(args, f"M\t{path}")
         else:
             op = transfer.push if verb == "pushed" else transfer.fetch
-            error = _report(args, verb, op(repo, **how))
+            error = _rendered(args, verb, op(repo, **how))
         if error is not None:
             raise error
         return 0
