@@ -8,9 +8,9 @@ import shutil
 from collections.abc import Iterable, Iterator
 
 from lode.atomic import tmp_name, unlink_quiet, write_bytes_atomic
+from lode.parallel import default_jobs as per_core
 from lode.plugins.remote import FILES_PREFIX, Capabilities, Remote, RemoteError, RemoteMissing
 from lode.store.hashing import SMALL, read_all
-from lode.store.hashing import default_jobs as per_core
 
 # Filesystems where each file operation is a network round trip: threads overlap the waits.
 NETWORK_FS = frozenset({
