@@ -17,6 +17,13 @@ class LodeError(Exception):
         return self.message if not self.hint else f"{self.message} {self.hint}"
 
 
+class UsageError(LodeError):
+    """A command line that misuses its options (a flag that needs another, two that
+    exclude each other, a value of the wrong form): exit 2, as argparse's own refusals."""
+
+    exit_code = 2
+
+
 class NotARepoError(LodeError):
     exit_code = 253
 

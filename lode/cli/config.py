@@ -14,7 +14,7 @@ import argparse
 
 from lode.cli import common_flags
 from lode.cli.output import say
-from lode.errors import CacheError, ConfigError
+from lode.errors import CacheError, UsageError
 from lode.ops import config as ops_config
 from lode.ops.verify import verify_cache
 from lode.repo import Repo
@@ -47,7 +47,7 @@ def run_config(args) -> int:
             say(args, f"{name}={shown}")
         return 0
     if not args.name:
-        raise ConfigError("name the option, e.g. 'lode config cache.type', or use --list.")
+        raise UsageError("name the option, e.g. 'lode config cache.type', or use --list.")
     if args.unset:
         ops_config.set_option(repo, args.name, None, args.local)
         return 0

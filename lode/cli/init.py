@@ -5,9 +5,9 @@ import os
 import shlex
 
 from lode.cli.output import say
-from lode.errors import InitError
+from lode.errors import UsageError
 from lode.ops.init import init, write_dodo
-from lode.ops.template import TemplateError, scaffold, templates
+from lode.ops.template import scaffold, templates
 from lode.repo import Repo
 
 
@@ -32,7 +32,7 @@ def run_init(args) -> int:
     extras = [o for o, v in (("DIR", args.dir), ("--data-remote", args.data_remote),
                              ("--git-remote", args.git_remote)) if v]
     if extras:
-        raise InitError(f"{' and '.join(extras)} go with --template only.",
+        raise UsageError(f"{' and '.join(extras)} go with --template only.",
                         "See 'lode templates'; plain 'lode init' works in the current directory.")
     if args.dodo:
         root = Repo.find().root
@@ -52,10 +52,10 @@ def _run_template(args) -> int:
     clashes = [o for o, v in (("--no-scm", args.no_scm), ("--dodo", args.dodo),
                               ("--force", args.force)) if v]
     if clashes:
-        raise TemplateError(f"--template does not go with {' or '.join(clashes)}: a template "
+        raise UsageError(f"--template does not go with {' or '.join(clashes)}: a template "
                             "project is a new Git repository with its own dodo.py.")
     if not args.dir:
-        raise TemplateError("--template needs the project's directory: "
+        raise UsageError("--template needs the project's directory: "
                             f"'lode init --template {args.template} DIR'.")
     made = scaffold(args.template, args.dir, data_remote=args.data_remote,
                     git_remote=args.git_remote)

@@ -16,6 +16,13 @@ from lode.repo import Repo
 from lode.store.hashing import default_jobs
 
 
+def key_value(text: str) -> str:
+    """An --executor-opt value: KEY=VALUE, refused by argparse (exit 2) otherwise."""
+    if not text.partition("=")[0] or "=" not in text:
+        raise argparse.ArgumentTypeError(f"'{text}' is not KEY=VALUE")
+    return text
+
+
 def configure_repro(p: argparse.ArgumentParser) -> None:
     p.add_argument("targets", nargs="*", metavar="TARGET",
                    help="stage, path/to/dvc.yaml or path/to/dvc.yaml:stage (default: ./dvc.yaml)")
@@ -34,7 +41,7 @@ def configure_repro(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pull", action="store_true", help="fetch missing inputs first")
     p.add_argument("--executor", metavar="NAME", help="who runs the stages: local (default), "
                    "dask, slurm, ... (config: executor.name)")
-    p.add_argument("--executor-opt", action="append", default=[], metavar="K=V",
+    p.add_argument("--executor-opt", action="append", default=[], metavar="K=V", type=key_value,
                    help="an executor option (config: executor.K); repeatable")
 
 

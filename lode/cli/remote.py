@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from lode.cli.output import say
-from lode.errors import CacheError, ConfigError
+from lode.errors import CacheError, UsageError
 from lode.ops import remotes as rc
 from lode.ops import transfer
 from lode.ops.doctor import doctor
@@ -66,12 +66,12 @@ def run_remote(args) -> int:
         for name, url in rc.listing(repo):
             print(f"{name}\t{rc.redact_url(url)}")  # a url's password is not for the screen
         return 0
+    if cmd == "modify" and not args.unset and args.value is None:
+        raise UsageError("give a value, or -u to unset the option.")
     with repo.lock():
         if cmd == "add":
             rc.add(repo, args.name, args.url, args.default, args.local, args.force)
         elif cmd == "modify":
-            if not args.unset and args.value is None:
-                raise ConfigError("give a value, or -u to unset the option.")
             rc.modify(repo, args.name, args.option, None if args.unset else args.value,
                       args.local)
         elif cmd == "remove":

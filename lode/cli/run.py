@@ -7,8 +7,9 @@ import json
 import sys
 from datetime import datetime
 
-from lode.recipes import RecipeError, runner, schedule
-from lode.recipes.execute import find, list_recipes
+from lode.errors import UsageError
+from lode.recipes import runner, schedule
+from lode.recipes.execute import check_doit_args, find, list_recipes
 from lode.recipes.runner import Skipped, log_chunks, stop_run
 from lode.recipes.runs import duration_seconds, find_run, list_runs
 from lode.recipes.schedule import ScheduleError
@@ -65,11 +66,12 @@ def run_run(args) -> int:
         return 0
     if args.run_id:  # the detached child: stdout and stderr are the run's log
         if args.detach:
-            raise RecipeError("--run-id is lode's own, for the detached run; drop it.")
+            raise UsageError("--run-id is lode's own, for the detached run; drop it.")
         outcome = runner.run_attached(repo, args.recipe, args.doit_args, run_id=args.run_id,
                                       scheduled=args.scheduled, on_start=_header)
         return _ended(outcome, sys.stdout, args.quiet)
     find(repo, args.recipe)  # an unknown recipe: one sentence, and no run record
+    check_doit_args(args.recipe, args.doit_args)  # nor for options doit would misread
     if args.detach:
         outcome = runner.start_detached(repo, args.recipe, args.doit_args, args.scheduled)
         if isinstance(outcome, runner.Skipped):
@@ -136,7 +138,7 @@ def render_runs(records: list[dict]) -> str:
 # --------------------------------------------------------------------------- commands
 def run_runs(args) -> int:
     if args.limit is not None and args.limit < 1:
-        raise RecipeError(f"-n takes a positive number of runs, not {args.limit}.")
+        raise UsageError(f"-n takes a positive number of runs, not {args.limit}.")
     records = list_runs(Repo.find())[: args.limit]
     if args.json:
         print(json.dumps(records, indent=2))
@@ -159,7 +161,7 @@ def run_logs(args) -> int:
 
 def run_stop(args) -> int:
     if args.timeout < 0:
-        raise RecipeError(f"--timeout takes seconds (0 or more), not {args.timeout}.")
+        raise UsageError(f"--timeout takes seconds (0 or more), not {args.timeout}.")
     record, stopped = stop_run(Repo.find(), args.run, args.timeout)
     # Not running is not an error: what the caller wants (the run not running) holds, so
     # scripts can stop unconditionally. A run id that does not exist is an error.
@@ -181,10 +183,10 @@ def run_schedule(args) -> int:
             print("no recipe of this project is scheduled.", file=sys.stderr)
         return 0
     if not args.recipe:
-        raise ScheduleError("name the recipe to schedule (or use --list).")
+        raise UsageError("name the recipe to schedule (or use --list).")
     if args.remove:
         if args.cron or args.print:
-            raise ScheduleError("--remove takes no --cron or --print.")
+            raise UsageError("--remove takes no --cron or --print.")
         if not schedule.remove(repo, args.recipe):
             raise ScheduleError(f"recipe '{args.recipe}' of this project is not scheduled; "
                                 "'lode schedule --list' shows what is.")
@@ -192,7 +194,7 @@ def run_schedule(args) -> int:
             print(f"removed the crontab entry of recipe '{args.recipe}'.")
         return 0
     if not args.cron:
-        raise ScheduleError('say when with --cron, e.g. --cron "0 3 * * *" (every day at '
+        raise UsageError('say when with --cron, e.g. --cron "0 3 * * *" (every day at '
                             "03:00), or --remove, or --list.")
     when = schedule.normalize_when(args.cron)
     line = schedule.entry_for(repo, args.recipe, when)

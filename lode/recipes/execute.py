@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
+from lode.errors import UsageError
 from lode.recipes import RecipeError
 from lode.recipes.context import RunContext
 from lode.recipes.dodo import DoitEntry
@@ -37,6 +38,16 @@ def find(repo, name: str) -> Recipe:
     return _pick(recipes(repo), name)
 
 
+def check_doit_args(name: str, args: list[str]) -> None:
+    """UsageError for a word among doit's options that doit would take for one more task
+    to run (a word that follows no option): `lode run` runs one recipe at a time."""
+    stray = [a for i, a in enumerate(args) if not a.startswith("-")
+             and (i == 0 or not args[i - 1].startswith("-") or "=" in args[i - 1])]
+    if stray:
+        raise UsageError(f"'{stray[0]}' is not a doit option; run one recipe at a time, "
+                         f"with doit's options after '--' (e.g. lode run {name} -- -v 2).")
+
+
 def run_recipe(repo, name: str, doit_args: list[str] | None = None,
                run_id: str | None = None) -> int:
     """Run the recipe through doit; doit's exit code (0 success, 1 a step failed, 2 and 3
@@ -48,12 +59,7 @@ def run_recipe(repo, name: str, doit_args: list[str] | None = None,
     namespace = entry.namespace()
     _pick(entry.recipes(), name)
     args = list(doit_args or [])
-    # a word that follows no option is a task name to doit: one more thing to run
-    stray = [a for i, a in enumerate(args) if not a.startswith("-")
-             and (i == 0 or not args[i - 1].startswith("-") or "=" in args[i - 1])]
-    if stray:  # doit would take it for one more task to run
-        raise RecipeError(f"'{stray[0]}' is not a doit option; run one recipe at a time, "
-                          f"with doit's options after '--' (e.g. lode run {name} -- -v 2).")
+    check_doit_args(name, args)
     if name.startswith("-"):  # doit would read it as an option
         raise RecipeError(f"recipe '{name}' cannot be run: a name that starts with '-' is "
                           "an option to doit; rename it.")
