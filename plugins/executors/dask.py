@@ -12,10 +12,13 @@ as the abstract resource `cpus` (and `gpus` only when given), so a stage's
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import CancelledError
@@ -45,9 +48,6 @@ def run_task(request: dict, *upstream: dict) -> dict:
     """On a worker: the protocol in a fresh directory; the result document, or
     StageTaskFailed. Stops the stage's whole process group when the coordinator sets the
     run's cancel event (Dask cannot stop a running task by itself)."""
-    import shutil
-    import tempfile
-
     from distributed import Event, get_worker
 
     base = tempfile.mkdtemp(prefix="lode-", dir=get_worker().local_directory)
@@ -123,8 +123,6 @@ class DaskExecutor(Executor):
                 raise ExecutorError(f"cannot reach the Dask scheduler at {address}: "
                                     f"{e}.") from None
             return
-        import logging
-
         n = int(self.options.get("workers") or os.cpu_count() or 1)
         self.cluster = LocalCluster(
             n_workers=n, processes=True, threads_per_worker=1,
