@@ -65,10 +65,14 @@ def run(*args: str, cwd: str | None = None, input: str | None = None, why: str =
     return proc.stdout
 
 
-def output(*args: str, cwd: str | None = None) -> str | None:
-    """git ARGS' standard output, stripped; None when it fails (a question, not a step)."""
-    proc = probe(*args, cwd=cwd)
-    return proc.stdout.strip() if proc.returncode == 0 else None
+def output(*args: str, cwd: str | None = None, strip: bool = True,
+           why: str = "") -> str | None:
+    """git ARGS' standard output (stripped unless told); None when it fails (a question,
+    not a step)."""
+    proc = probe(*args, cwd=cwd, why=why)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip() if strip else proc.stdout
 
 
 def open_repo(root: str, search_parent: bool = False, what: str = "") -> Any:

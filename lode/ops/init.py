@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from lode import git
 from lode.atomic import write_text_atomic
 from lode.errors import InitError
 
@@ -81,7 +82,9 @@ def init(root: str, no_scm: bool = False, force: bool = False) -> list[str]:
     if dodo:
         written.append(dodo)
     if not no_scm:
-        import git  # GitPython, only here: init is rare and start-up elsewhere is measured
-
-        git.Repo(root).index.add([os.path.join(root, p) for p in written])
+        repo = git.open_repo(root)
+        try:
+            repo.index.add([os.path.join(root, p) for p in written])
+        finally:
+            repo.close()
     return written

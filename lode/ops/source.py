@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 
+from lode import git
 from lode.plugins.executor import ExecutorError
 
 
@@ -16,21 +16,12 @@ class SourceError(ExecutorError):
     """The workers could not get the code or the data this workspace has."""
 
 
-def run_git(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess:
-    """git, its output captured; one sentence when git itself is missing."""
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise SourceError("git is not installed, and workers run a Git commit.") from None
+WHY = "workers run a Git commit"  # what a missing git is told
 
 
 def _git(root: str, *args: str, strip: bool = True) -> str | None:
     """git's stdout (stripped); None when it fails."""
-    proc = run_git(*args, cwd=root)
-    if proc.returncode:
-        return None
-    return proc.stdout.strip() if strip else proc.stdout
+    return git.output(*args, cwd=root, strip=strip, why=WHY)
 
 
 def dirty(root: str) -> list[str]:

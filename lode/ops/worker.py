@@ -20,11 +20,12 @@ import tempfile
 import time
 from collections import deque
 
+from lode import git as lode_git
 from lode.errors import LodeError
 from lode.ops import runs_transfer as runs
 from lode.ops.checkout import checkout
 from lode.ops.remotes import open_remote
-from lode.ops.source import run_git
+from lode.ops.source import WHY
 from lode.ops.targeted import missing_from
 from lode.ops.used import Used
 from lode.pipeline.graph import load_project
@@ -84,11 +85,10 @@ def _short(text: str) -> str:
 # -- the clone -----------------------------------------------------------------------------
 def git(*args: str, cwd: str | None = None) -> str:
     """git's stdout; a ProtocolError with git's own last line when it fails."""
-    proc = run_git(*args, cwd=cwd)
-    if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
-        raise ProtocolError(f"git {args[0]} failed: {lines[-1] if lines else 'no output'}.")
-    return proc.stdout.strip()
+    try:
+        return lode_git.run(*args, cwd=cwd, why=WHY).strip()
+    except lode_git.GitFailed as e:
+        raise ProtocolError(f"{e}.") from None
 
 
 def clone(url: str, rev: str, dest: str) -> str:

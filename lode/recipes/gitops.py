@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from lode import git
 from lode.recipes import RecipeError
 
 
@@ -13,31 +14,18 @@ class GitStepError(RecipeError):
 
 
 def open_repo(root: str):
-    import git
-
     try:
-        return git.Repo(root)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return git.open_repo(root)
+    except git.NotAGitRepo:
         raise GitStepError(f"'{root}' is not a Git repository; this recipe step needs "
                            "Git.") from None
 
 
-def _git_message(e) -> str:
-    """The last meaningful line git printed (GitPython wraps it in its own report)."""
-    text = (getattr(e, "stderr", "") or str(e)).strip()
-    lines = [ln.strip().removeprefix("stderr: ").strip("'").strip() for ln in
-             text.splitlines()]
-    lines = [ln for ln in lines if ln and not ln.startswith("hint:")]
-    return lines[-1] if lines else str(e)
-
-
 def run_git(repo, *args: str) -> str:
-    import git
-
     try:
-        return repo.git.execute(["git", *args])
-    except git.GitCommandError as e:
-        raise GitStepError(f"git {args[0]} failed: {_git_message(e)}") from None
+        return git.execute(repo, *args)
+    except git.GitFailed as e:
+        raise GitStepError(str(e)) from None
 
 
 def changes(repo, untracked: bool) -> tuple[list[str], list[str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lode.cli.dag import configure, run_dag
+from lode.cli.dag import configure_dag as configure, run_dag
 from lode.errors import TargetError
 from lode.pipeline import dag as D
 from lode.pipeline.graph import PipelineError, load_project
