@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from lode.errors import PluginError, UnknownPlugin
@@ -23,16 +22,27 @@ from lode.errors import PluginError, UnknownPlugin
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
-@dataclass(frozen=True)
 class Option:
     """One configuration option of a plugin: its name, one line of help, whether it is a
     credential (never in a tracked file, masked in listings), and the environment variable
-    that overrides it, if any."""
+    that overrides it, if any. (A plain class: a dataclass compiles code at import, and
+    `lode status` imports this module.)"""
 
-    name: str
-    help: str = ""
-    secret: bool = False
-    env: str | None = None
+    __slots__ = ("name", "help", "secret", "env")
+
+    def __init__(self, name: str, help: str = "", secret: bool = False,
+                 env: str | None = None) -> None:
+        self.name, self.help, self.secret, self.env = name, help, secret, env
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Option) and (self.name, self.help, self.secret, self.env) \
+            == (other.name, other.help, other.secret, other.env)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.help, self.secret, self.env))
+
+    def __repr__(self) -> str:
+        return f"Option({self.name!r}, secret={self.secret})"
 
 
 def _as_option(entry: Option | str) -> Option:
