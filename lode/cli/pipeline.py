@@ -11,9 +11,9 @@ from lode.cli.remote import _report
 from lode.ops import repro, targeted
 from lode.ops.coordinator import choose
 from lode.ops.remotes import open_remote
+from lode.parallel import default_jobs
 from lode.pipeline.events import line_listener
 from lode.repo import Repo
-from lode.store.hashing import default_jobs
 
 
 def key_value(text: str) -> str:

@@ -20,6 +20,7 @@ from lode.errors import LodeError, MalformedError, UnsafePathError
 from lode.paths import within
 from lode.pipeline import dvcfile
 from lode.pipeline.stage import OutSpec, Stage
+from lode.store.hashinfo import is_dir_md5
 from lode.store.manifest import parse_manifest
 from lode.store.objects import CorruptObject, MissingObject
 
@@ -102,7 +103,7 @@ class Tree:
         md5 = record["md5"]
         top = stage.abspath(out.path)
         if path != top:
-            if not md5.endswith(".dir"):
+            if not is_dir_md5(md5):
                 return None
             md5 = self._manifest(md5, legacy).get(os.path.relpath(path, top).replace(os.sep, "/"))
             if md5 is None:
@@ -113,7 +114,7 @@ class Tree:
         """The files of a cached directory output, as its lock record's manifest lists them."""
         record = self.output_record(stage, out)
         md5 = (record or {}).get("md5")
-        if not isinstance(md5, str) or not md5.endswith(".dir"):
+        if not isinstance(md5, str) or not is_dir_md5(md5):
             return []
         top = stage.abspath(out.path)
         names = self._manifest(md5, record.get("hash") != "md5")  # type: ignore[union-attr]
@@ -130,7 +131,7 @@ class Tree:
 
     def _cache_object(self, md5: str, legacy: bool) -> bytes | None:
         try:
-            return self.repo.odb.read_verified(md5, legacy)
+            return self.repo.objects.read_verified(md5, legacy)
         except MissingObject:
             return None
         except CorruptObject as e:

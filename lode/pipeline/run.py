@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable
 
+from lode import shell
 from lode.errors import LodeError
 from lode.paths import check_no_links
 from lode.pipeline.stage import Stage
 from lode.pipeline.state import dep_item, params_values
 from lode.store import gitignore, lockfile, materialize
+from lode.store.hashinfo import is_dir_md5
 from lode.store.outputs import build
 from lode.store.runcache import RunCache
 
@@ -24,7 +25,7 @@ INPUTS = ("cmd", "deps", "params")  # the part of a lock entry a run starts from
 # Where a stage's command output goes: a function called with each line as bytes (a
 # worker streams it to its log and keeps the tail for its result); None where one is
 # taken means the terminal, which the command inherits.
-Output = Callable[[bytes], None]
+Output = shell.Output
 
 
 def same_inputs(entry: dict | None, inputs: dict) -> bool:
@@ -77,8 +78,8 @@ class Runner:
             md5 = o.get("md5")
             if not isinstance(md5, str):
                 return False
-            ok = self.repo.odb.dir_complete(md5) if md5.endswith(".dir") else \
-                self.repo.odb.exists(md5)
+            ok = self.repo.objects.dir_complete(md5) if is_dir_md5(md5) else \
+                self.repo.objects.exists(md5)
             if not ok:
                 return False
         return True
@@ -106,7 +107,7 @@ class Runner:
         specs = {o.path: o for o in stage.outs}
         for rec in entry["outs"]:
             spec, path = specs[rec["path"]], stage.abspath(rec["path"])
-            if rec["md5"].endswith(".dir"):
+            if is_dir_md5(rec["md5"]):
                 plan = materialize.plan_dir(self.repo, path, rec["md5"], relink=False)
             else:
                 plan = materialize.plan_file(self.repo, path, rec["md5"],
@@ -133,16 +134,10 @@ class Runner:
         """Run the stage's commands in a shell in its wdir, one after the other; with
         `output`, their stdout and stderr (merged) go to it, and stdin is closed."""
         os.makedirs(stage.wdir, exist_ok=True)
-        shell = os.environ.get("SHELL") or "/bin/sh"
         for cmd in stage.commands:
-            if output is None:
-                code = subprocess.run(cmd, shell=True, cwd=stage.wdir,
-                                      executable=shell).returncode
-            else:
-                code = _streamed(cmd, stage.wdir, shell, output)
+            code = shell.run(cmd, stage.wdir, output)
             if code != 0:
-                why = f"killed by signal {-code}" if code < 0 else f"exited with {code}"
-                raise StageFailed(stage, f"'{cmd}' {why}.")
+                raise StageFailed(stage, f"'{cmd}' {shell.describe_exit(code)}.")
 
     def commit(self, stage: Stage, inputs: dict) -> dict:
         outs = []
@@ -209,13 +204,3 @@ class Runner:
         self.save(stage, entry)
         return entry
 
-
-def _streamed(cmd: str, cwd: str, shell: str, output: Output) -> int:
-    proc = subprocess.Popen(cmd, shell=True, cwd=cwd, executable=shell,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    with proc.stdout:
-        for raw in proc.stdout:
-            output(raw)
-    return proc.wait()

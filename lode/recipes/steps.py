@@ -6,25 +6,25 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 
+from lode import shell
 from lode.errors import CacheError
 from lode.ops import repro as pipeline
 from lode.ops import targeted
 from lode.ops.coordinator import choose
 from lode.ops.remotes import open_remote
 from lode.ops.reports import metrics
-from lode.ops.status import out_state
 from lode.ops.used import collect
+from lode.parallel import default_jobs
 from lode.pipeline.events import line_listener
 from lode.plugins.notifier import notify as deliver
 from lode.recipes import RecipeError, gitops
 from lode.recipes.context import RunContext
 from lode.recipes.message import deltas, describe, render
 from lode.recipes.spec import Step
-from lode.store.hashing import default_jobs
+from lode.store.outputs import out_state
 from lode.store.targets import all_pointers
 
 
@@ -225,12 +225,9 @@ def send(ctx: RunContext, step: Step, outcome: str) -> str:
 
 
 def run_command(ctx: RunContext, step: Step) -> str:
-    shell = os.environ.get("SHELL") or "/bin/sh"
-    sys.stdout.flush()
-    proc = subprocess.run(step.action, shell=True, cwd=ctx.repo.root, executable=shell)
-    if proc.returncode != 0:
-        why = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
-               else f"exited with {proc.returncode}")
+    code = shell.run(step.action, ctx.repo.root)
+    if code != 0:
+        why = ("was " if code < 0 else "") + shell.describe_exit(code)
         raise RecipeError(f"step '{step.name}': '{step.action}' {why}.")
     return f"'{step.action}' succeeded"
 
