@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 from lode.errors import TargetError
 from lode.pipeline.graph import PipelineError, Project
+from lode.pipeline.graph import find_cycle as graph_find_cycle
 
 
 @dataclass(frozen=True)
@@ -134,22 +135,7 @@ def layers(dag: Dag) -> dict[str, int]:
 
 def find_cycle(dag: Dag) -> list[str]:
     """One cycle, upstream first and closed (`a, b, a`), or [] for an acyclic graph."""
-    done = layers(dag)
-    left = [n for n in dag.nodes if n not in done]
-    if not left:
-        return []
-    ups = upstream_map(dag)
-    # Every node layers() could not place has an unplaced upstream node, so walking up
-    # through those must come back to a node already visited.
-    path: list[str] = []
-    at: dict[str, int] = {}
-    n = left[0]
-    while n not in at:
-        at[n] = len(path)
-        path.append(n)
-        n = next(u for u in ups[n] if u not in done)
-    cycle = path[at[n]:][::-1]
-    return cycle + cycle[:1]
+    return graph_find_cycle(dag.nodes, upstream_map(dag))
 
 
 # -- rendering -----------------------------------------------------------------------------

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from functools import cached_property
+from typing import TypeVar
 
 from lode.errors import LodeError, TargetError
 from lode.pipeline import dvcfile
 from lode.pipeline.stage import Stage
 from lode.store.lockfile import Lockfile
 from lode.store.targets import scan
+
+N = TypeVar("N")
 
 
 class PipelineError(LodeError):
@@ -115,30 +119,11 @@ class Project:
         return ups
 
     def _check_cycles(self) -> None:
-        state: dict[Stage, int] = {}
-        for start in self.stages:
-            if state.get(start):
-                continue
-            stack = [(start, iter(self.upstream[start]))]
-            path = [start]
-            state[start] = 1
-            while stack:
-                node, it = stack[-1]
-                nxt = next(it, None)
-                if nxt is None:
-                    state[node] = 2
-                    stack.pop()
-                    path.pop()
-                elif state.get(nxt) == 1:
-                    cycle = path[path.index(nxt):] + [nxt]
-                    names = " -> ".join(s.address() for s in reversed(cycle))
-                    raise PipelineError(f"the pipeline has a cycle: {names}.")
-                elif not state.get(nxt):
-                    state[nxt] = 1
-                    path.append(nxt)
-                    stack.append((nxt, iter(self.upstream[nxt])))
+        cycle = find_cycle(self.stages, self.upstream)
+        if cycle:
+            names = " -> ".join(s.address() for s in cycle)
+            raise PipelineError(f"the pipeline has a cycle: {names}.")
 
-    # -- selection ---------------------------------------------------------------------
     def resolve_targets(self, targets: list[str] | None, cwd: str | None = None) -> list[Stage]:
         """`stage`, `group` (all its foreach/matrix stages), `path/dvc.yaml`,
         `path/dvc.yaml:stage`, or a directory holding a dvc.yaml. No target: the
@@ -317,3 +302,26 @@ def _pointer_outs(repo, found: list) -> dict[str, str]:
                                     "Outputs cannot overlap.")
     return outs
 
+
+def find_cycle(nodes: Iterable[N], upstream: Mapping[N, Iterable[N]]) -> list[N]:
+    """One cycle of the graph (`upstream[n]`: what n depends on), upstream first and
+    closed (`a, b, a`); [] when there is none. Iterative: a pipeline may be deep."""
+    state: dict[N, int] = {}  # 1 on the current path, 2 done
+    for start in nodes:
+        if state.get(start):
+            continue
+        stack = [iter(upstream.get(start, ()))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return (path[path.index(nxt):] + [nxt])[::-1]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(upstream.get(nxt, ())))
+    return []
