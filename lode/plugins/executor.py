@@ -22,7 +22,11 @@ from __future__ import annotations
 
 import os
 
-from lode.errors import LodeError
+from lode.errors import LodeError, PluginError, UnknownPlugin
+from lode.plugins import Option, Plugin, Registry
+
+__all__ = ["EXECUTORS", "GROUP", "Ended", "Executor", "ExecutorError", "Job", "LocalExecutor",
+           "Option", "load", "names", "read_log"]
 
 GROUP = "lode.executors"
 
@@ -103,28 +107,29 @@ def read_log(path: str, limit: int = LOG_LIMIT) -> str:
         return ""
 
 
-class Executor:
-    """The interface. Options come from `--executor-opt K=V` and the `[executor]`
-    config section (`executor.OPTION`), as strings; unknown ones are refused by
-    `__init__` with an ExecutorError naming the valid ones."""
+class Executor(Plugin):
+    """The interface. Its options (`options`, `Option`s of lode.plugins) come from
+    `--executor-opt K=V` and the `[executor]` config section (`executor.OPTION`), as
+    strings, into `settings`; unknown ones are refused by `__init__` with an ExecutorError
+    naming the valid ones."""
 
     name = "?"
     in_place = False  # True only for the local runner: stages run in this workspace
     # whether workers see this machine's files (a spool directory for results); data
     # still passes only through the remote either way
     shares_filesystem = False
-    OPTIONS: dict[str, str] = {}  # option -> one-line help
 
-    def __init__(self, options: dict[str, str], workdir: str) -> None:
+    def __init__(self, settings: dict[str, str], workdir: str) -> None:
         """`workdir`: a directory of this run on the coordinator (for spool files and
         logs); it exists and is removed by the caller."""
-        unknown = sorted(set(options) - set(self.OPTIONS))
+        known = self.option_names()
+        unknown = sorted(set(settings) - known)
         if unknown:
-            valid = ", ".join(sorted(self.OPTIONS)) or "none"
+            valid = ", ".join(sorted(known)) or "none"
             raise ExecutorError(f"executor '{self.name}' has no option '{unknown[0]}'.",
                                 f"Its options: {valid}; and, for every executor, repo "
                                 "and remote.")
-        self.options, self.workdir = options, workdir
+        self.settings, self.workdir = settings, workdir
 
     def start(self) -> None:
         """Connect to the engine (or start a local one)."""
@@ -159,23 +164,25 @@ class LocalExecutor(Executor):
     shares_filesystem = True
 
 
-def names() -> list[str]:
-    from importlib.metadata import entry_points  # 90 ms: only when an executor is chosen
+EXECUTORS: Registry[Executor] = Registry(GROUP, Executor, "executor")
 
-    return sorted({ep.name for ep in entry_points(group=GROUP)})
+
+def names() -> list[str]:
+    """The installed executors' names; none imported."""
+    return EXECUTORS.names()
 
 
 def load(name: str) -> type[Executor]:
-    """The executor class registered as `name`."""
-    from importlib.metadata import entry_points  # 90 ms: only when an executor is chosen
-
-    for ep in entry_points(group=GROUP):
-        if ep.name == name:
-            try:
-                return ep.load()
-            except ImportError as e:
-                raise ExecutorError(
-                    f"executor '{name}' needs a package that is not installed ({e.name}).",
-                    f"Install it: pip install 'lode[{name}]'.") from None
-    raise ExecutorError(f"unknown executor '{name}'.",
-                        f"Installed executors: {', '.join(names()) or 'none'}.")
+    """The executor class registered as `name`; ExecutorError when there is none, or it
+    cannot be loaded (a missing package: which one, and the extra that installs it)."""
+    try:
+        return EXECUTORS.load(name)
+    except UnknownPlugin:
+        raise ExecutorError(f"unknown executor '{name}'.",
+                            f"Installed executors: {', '.join(names()) or 'none'}.") from None
+    except PluginError as e:
+        if isinstance(e.cause, ImportError):
+            raise ExecutorError(
+                f"executor '{name}' needs a package that is not installed ({e.cause.name}).",
+                f"Install it: pip install 'lode[{name}]'.") from None
+        raise ExecutorError(e.message, e.hint) from None

@@ -17,7 +17,11 @@ imports one by name.
 
 from __future__ import annotations
 
-from lode.errors import LodeError
+from lode.errors import LodeError, PluginError, UnknownPlugin
+from lode.plugins import Option, Plugin, Registry
+
+__all__ = ["EXPORTERS", "GROUP", "DataRemote", "ExportError", "ExportPlan", "Exported",
+           "Exporter", "GitSource", "Option", "StagePlan", "load", "names"]
 
 GROUP = "lode.exporters"
 
@@ -101,21 +105,22 @@ class Exported:
         self.text, self.summary = text, summary
 
 
-class Exporter:
-    """The interface. `OPTIONS`: the engine's own options (option -> one-line help),
-    given as strings; `__init__` refuses unknown ones, and should refuse bad values, so
-    that nothing of the repository is read for an export that cannot be made."""
+class Exporter(Plugin):
+    """The interface. `options`: the engine's own options (`Option`s of lode.plugins),
+    given as strings into `settings`; `__init__` refuses unknown ones, and should refuse
+    bad values, so that nothing of the repository is read for an export that cannot be
+    made."""
 
     name = "?"
-    OPTIONS: dict[str, str] = {}
 
-    def __init__(self, options: dict[str, str]) -> None:
-        unknown = sorted(set(options) - set(self.OPTIONS))
+    def __init__(self, settings: dict[str, str]) -> None:
+        known = self.option_names()
+        unknown = sorted(set(settings) - known)
         if unknown:
-            valid = ", ".join(sorted(self.OPTIONS)) or "none"
+            valid = ", ".join(sorted(known)) or "none"
             raise ExportError(f"exporter '{self.name}' has no option '{unknown[0]}'.",
                               f"Its options: {valid}.")
-        self.options = options
+        self.settings = settings
 
     @property
     def follows_branch(self) -> bool:
@@ -129,23 +134,25 @@ class Exporter:
         raise NotImplementedError
 
 
-def names() -> list[str]:
-    from importlib.metadata import entry_points  # 90 ms: only when exporting
+EXPORTERS: Registry[Exporter] = Registry(GROUP, Exporter, "exporter")
 
-    return sorted({ep.name for ep in entry_points(group=GROUP)})
+
+def names() -> list[str]:
+    """The installed exporters' names; none imported."""
+    return EXPORTERS.names()
 
 
 def load(name: str) -> type[Exporter]:
-    """The exporter class registered as `name`."""
-    from importlib.metadata import entry_points  # 90 ms: only when exporting
-
-    for ep in entry_points(group=GROUP):
-        if ep.name == name:
-            try:
-                return ep.load()
-            except ImportError as e:
-                raise ExportError(
-                    f"exporter '{name}' needs a package that is not installed ({e.name}).",
-                    f"Install it: pip install 'lode[{name}]'.") from None
-    raise ExportError(f"unknown exporter '{name}'.",
-                      f"Installed exporters: {', '.join(names()) or 'none'}.")
+    """The exporter class registered as `name`; ExportError when there is none, or it
+    cannot be loaded (a missing package: which one, and the extra that installs it)."""
+    try:
+        return EXPORTERS.load(name)
+    except UnknownPlugin:
+        raise ExportError(f"unknown exporter '{name}'.",
+                          f"Installed exporters: {', '.join(names()) or 'none'}.") from None
+    except PluginError as e:
+        if isinstance(e.cause, ImportError):
+            raise ExportError(
+                f"exporter '{name}' needs a package that is not installed ({e.cause.name}).",
+                f"Install it: pip install 'lode[{name}]'.") from None
+        raise ExportError(e.message, e.hint) from None

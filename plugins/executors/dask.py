@@ -23,7 +23,7 @@ import time
 import uuid
 from concurrent.futures import CancelledError
 
-from lode.plugins.executor import Ended, Executor, ExecutorError, Job, read_log
+from lode.plugins.executor import Ended, Executor, ExecutorError, Job, Option, read_log
 
 RESULT = "{result}"  # where the task puts its result file in the argv
 LOG_KEY = "_log"  # the stage's output, beside the result the task returns
@@ -92,21 +92,21 @@ def run_task(request: dict, *upstream: dict) -> dict:
 
 class DaskExecutor(Executor):
     name = "dask"
-    OPTIONS = {
-        "address": "the scheduler, e.g. tcp://host:8786 (default: a local cluster here)",
-        "workers": "local cluster: how many worker processes (default: the cores)",
-        "python": "the interpreter that runs lode on the workers (default: this one)",
-    }
+    options = (
+        Option("address", "the scheduler, e.g. tcp://host:8786 (default: a local cluster here)"),
+        Option("workers", "local cluster: how many worker processes (default: the cores)"),
+        Option("python", "the interpreter that runs lode on the workers (default: this one)"),
+    )
 
-    def __init__(self, options: dict[str, str], workdir: str) -> None:
-        super().__init__(options, workdir)
+    def __init__(self, settings: dict[str, str], workdir: str) -> None:
+        super().__init__(settings, workdir)
         # a local cluster's workers see this machine; a remote one's do not
-        self.shares_filesystem = "address" not in options
+        self.shares_filesystem = "address" not in settings
         self.client = self.cluster = None
         self.futures: dict = {}
         self.stages: dict[str, str] = {}
         self.event = f"lode-cancel-{uuid.uuid4().hex}"
-        if "workers" in options and not options["workers"].isdigit():
+        if "workers" in settings and not settings["workers"].isdigit():
             raise ExecutorError("executor option 'workers' must be a number.")
 
     def start(self) -> None:
@@ -115,7 +115,7 @@ class DaskExecutor(Executor):
         except ImportError:
             raise ExecutorError("executor 'dask' needs the 'distributed' package.",
                                 "Install it: pip install 'lode[dask]'.") from None
-        address = self.options.get("address")
+        address = self.settings.get("address")
         if address:
             try:
                 self.client = Client(address, timeout=10)
@@ -123,7 +123,7 @@ class DaskExecutor(Executor):
                 raise ExecutorError(f"cannot reach the Dask scheduler at {address}: "
                                     f"{e}.") from None
             return
-        n = int(self.options.get("workers") or os.cpu_count() or 1)
+        n = int(self.settings.get("workers") or os.cpu_count() or 1)
         self.cluster = LocalCluster(
             n_workers=n, processes=True, threads_per_worker=1,
             resources={"cpus": max(1, (os.cpu_count() or 1) // n)},
@@ -134,16 +134,16 @@ class DaskExecutor(Executor):
     def _requests(self, job: Job) -> dict[str, float]:
         """The job's resources that the workers declare (a resource no worker knows
         cannot be reserved, only ignored)."""
-        declared = self._declared()
+        declared = self._worker_resources()
         want = {k: job.resources[k] for k in ("cpus", "gpus") if job.resources.get(k)}
         return {k: v for k, v in want.items() if any(k in d for d in declared)}
 
-    def _declared(self) -> list[dict]:
+    def _worker_resources(self) -> list[dict]:
         workers = self.client.scheduler_info().get("workers", {})
         return [w.get("resources") or {} for w in workers.values()]
 
     def check_resources(self, job: Job) -> None:
-        declared = self._declared()
+        declared = self._worker_resources()
         for key, value in self._requests(job).items():
             most = max((d.get(key, 0) for d in declared), default=0)
             if most < value:
@@ -152,7 +152,7 @@ class DaskExecutor(Executor):
 
     def submit(self, job: Job) -> str:
         request = {"stage": job.stage, "argv": job.argv(RESULT), "cancel": self.event,
-                   "python": self.options.get("python") or sys.executable}
+                   "python": self.settings.get("python") or sys.executable}
         key = f"lode-{job.name}-{uuid.uuid4().hex[:8]}"
         deps = [self.futures[i] for i in job.upstream]
         self.futures[key] = self.client.submit(run_task, request, *deps, key=key, pure=False,

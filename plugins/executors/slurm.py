@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from lode.plugins.executor import Ended, Executor, ExecutorError, Job, read_log
+from lode.plugins.executor import Ended, Executor, ExecutorError, Job, Option, read_log
 
 POLL_SECONDS = 0.25
 COMMAND_TIMEOUT = 30.0  # squeue, sinfo and sbatch hang ~9 s when the controller is down
@@ -220,29 +220,29 @@ def _message(proc: subprocess.CompletedProcess) -> str:
 class SlurmExecutor(Executor):
     name = "slurm"
     shares_filesystem = True  # the spool directory (results, logs); data via the remote
-    OPTIONS = {
-        "partition": "the partition to submit to (default: the cluster's default)",
-        "account": "the account to charge (sbatch --account)",
-        "time": "each job's time limit (sbatch --time, e.g. 1:00:00)",
-        "python": "the Python interpreter on the nodes, with lode installed "
-                  "(default: this one)",
-        "sbatch_args": "extra sbatch arguments, shell-quoted (e.g. '--qos=high')",
-        "spool": "a directory the nodes can see, for result files and logs "
-                 "(default: this run's work directory)",
-    }
+    options = (
+        Option("partition", "the partition to submit to (default: the cluster's default)"),
+        Option("account", "the account to charge (sbatch --account)"),
+        Option("time", "each job's time limit (sbatch --time, e.g. 1:00:00)"),
+        Option("python", "the Python interpreter on the nodes, with lode installed "
+                         "(default: this one)"),
+        Option("sbatch_args", "extra sbatch arguments, shell-quoted (e.g. '--qos=high')"),
+        Option("spool", "a directory the nodes can see, for result files and logs "
+                        "(default: this run's work directory)"),
+    )
 
-    def __init__(self, options: dict[str, str], workdir: str) -> None:
-        super().__init__(options, workdir)
-        self.spool = os.path.abspath(options.get("spool") or workdir)
+    def __init__(self, settings: dict[str, str], workdir: str) -> None:
+        super().__init__(settings, workdir)
+        self.spool = os.path.abspath(settings.get("spool") or workdir)
         check_spool(self.spool)
-        self.python = options.get("python") or sys.executable
+        self.python = settings.get("python") or sys.executable
         self._jobs: dict[str, Job] = {}
         self._failed: set[str] = set()  # ids that ended without success
         self._done: set[str] = set()  # ids that completed
         self._missing_since: dict[str, float] = {}
         self._nodes: list[tuple[int, int, int]] | None = None
         try:
-            shlex.split(options.get("sbatch_args", ""))
+            shlex.split(settings.get("sbatch_args", ""))
         except ValueError as e:
             raise ExecutorError(f"the slurm option sbatch_args cannot be split: {e}.") from None
 
@@ -282,15 +282,15 @@ class SlurmExecutor(Executor):
         want = requested(job)
         if self._nodes is None:
             argv = ["sinfo", "-h", "-N", "-o", "%c %m %G"]
-            if self.options.get("partition"):
-                argv += ["-p", self.options["partition"]]
+            if self.settings.get("partition"):
+                argv += ["-p", self.settings["partition"]]
             proc = self._run(argv)
             if proc.returncode != 0:
                 raise ExecutorError(f"sinfo failed: {_message(proc)}.")
             self._nodes = parse_sinfo(proc.stdout)
-            if not self._nodes and self.options.get("partition"):
+            if not self._nodes and self.settings.get("partition"):
                 raise ExecutorError(f"Slurm has no nodes in partition "
-                                    f"'{self.options['partition']}'.")
+                                    f"'{self.settings['partition']}'.")
         why = unmet(self._nodes, want, job.stage)
         if why:
             raise ExecutorError(why)
@@ -309,7 +309,7 @@ class SlurmExecutor(Executor):
         depends_on = [up for up in job.upstream if up not in self._done]
         upstream_files = [spool_paths(self.spool, self._jobs[up].name)[1]
                           for up in job.upstream if up in self._jobs]
-        argv = sbatch_argv(job, self.spool, self.python, self.options, depends_on,
+        argv = sbatch_argv(job, self.spool, self.python, self.settings, depends_on,
                            upstream_files)
         proc = self._run(argv)
         if proc.returncode != 0:  # Slurm may record a failed submission: no id to keep

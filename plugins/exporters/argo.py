@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 
-from lode.plugins.exporter import Exported, Exporter, ExportError, ExportPlan
+from lode.plugins.exporter import Exported, Exporter, ExportError, ExportPlan, Option
 
 RESULT_FILE = "/tmp/lode-result.json"  # where `lode stage run --result` writes, in the pod
 REV_FILE = "/tmp/lode-rev"
@@ -325,30 +325,30 @@ class ArgoExporter(Exporter):
     """`lode export argo`: a Workflow, or with `cron` a CronWorkflow."""
 
     name = "argo"
-    OPTIONS = {
-        "image": "the workers' container image, with git, lode and the project's "
-                 "requirements (required)",
-        "cron": "a CronWorkflow on this schedule (UTC); each run takes the branch's newest "
-                "commit",
-        "name": "the workflow's name (default: lode-DIRECTORY)",
-        "secret": "the Kubernetes Secret holding the data remote's credentials (default: "
-                  f"{DEFAULT_SECRET})",
-    }
+    options = (
+        Option("image", "the workers' container image, with git, lode and the project's "
+                        "requirements (required)"),
+        Option("cron", "a CronWorkflow on this schedule (UTC); each run takes the branch's "
+                       "newest commit"),
+        Option("name", "the workflow's name (default: lode-DIRECTORY)"),
+        Option("secret", "the Kubernetes Secret holding the data remote's credentials "
+                         f"(default: {DEFAULT_SECRET})"),
+    )
 
-    def __init__(self, options: dict[str, str]) -> None:
-        super().__init__(options)
-        if options.get("name") is not None:
-            check_name(options["name"], bool(options.get("cron")))
-        self.image = _image(options.get("image"))
+    def __init__(self, settings: dict[str, str]) -> None:
+        super().__init__(settings)
+        if settings.get("name") is not None:
+            check_name(settings["name"], bool(settings.get("cron")))
+        self.image = _image(settings.get("image"))
 
     @property
     def follows_branch(self) -> bool:
-        return bool(self.options.get("cron"))
+        return bool(self.settings.get("cron"))
 
     def export(self, plan: ExportPlan) -> Exported:
         argo = argo_plan(plan, image=self.image,
-                         secret=self.options.get("secret") or DEFAULT_SECRET,
-                         cron=self.options.get("cron"), name=self.options.get("name"))
+                         secret=self.settings.get("secret") or DEFAULT_SECRET,
+                         cron=self.settings.get("cron"), name=self.settings.get("name"))
         text = to_yaml(argo)
         kind = "CronWorkflow" if argo.cron else "Workflow"
         at = f"branch {argo.branch}" if argo.cron else f"commit {(argo.rev or '')[:8]}"
