@@ -76,12 +76,6 @@ class Repo:
         """The object store: the cache's `files/md5/` (and the DVC 2 layout beside it)."""
         return ObjectStore(self.cache_dir, self.stat)
 
-    @property
-    def odb(self) -> ObjectStore:
-        """The old name of `objects`, still used by lode.store.transfer, lode.ops.used,
-        lode.ops.cloud_status, lode.pipeline.revisions and lode.pipeline.run."""
-        return self.objects
-
     @cached_property
     def stat(self) -> StatCache:
         return StatCache(os.path.join(self.state_dir, "stat.db"))

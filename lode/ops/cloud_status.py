@@ -16,7 +16,7 @@ def cloud_status(repo, remote: Remote, used: Used) -> dict[str, str]:
     on_remote = exists_by_dirs(repo, remote, used.dirs, sorted(inner | used.files))
     report: dict[str, str] = {}
     for md5 in objects:
-        local, there = repo.odb.exists(md5), object_key(md5) in on_remote
+        local, there = repo.objects.exists(md5), object_key(md5) in on_remote
         if local and there:
             continue
         state = "new" if local else "deleted" if there else "missing"

@@ -10,10 +10,6 @@ from lode.pipeline.state import stage_status
 from lode.store.outputs import out_state
 from lode.store.targets import pointer_for
 
-# is_stage_target (lode.pipeline.graph) and out_state (lode.store.outputs) moved; their old
-# names here stay for lode.ops.used and lode.recipes.steps.
-__all__ = ["is_stage_target", "out_state", "status"]
-
 
 def status(repo, targets: list[str] | None) -> dict[str, list] | None:
     """{pointer or stage: [changes]} with paths relative to the current directory, as

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-from lode.ops.status import is_stage_target
-from lode.pipeline.graph import load_project
+from lode.pipeline.graph import is_stage_target, load_project
 from lode.store import transfer
+from lode.store.hashinfo import is_dir_md5
 from lode.store.targets import pointer_for
 
 
@@ -20,7 +20,7 @@ class Used:
         self.paths: dict[str, str] = {}
 
     def add(self, md5: str, path: str) -> None:
-        (self.dirs if md5.endswith(".dir") else self.files).add(md5)
+        (self.dirs if is_dir_md5(md5) else self.files).add(md5)
         self.paths.setdefault(md5, path)
 
     def add_pointer(self, repo, pointer) -> None:

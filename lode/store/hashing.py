@@ -12,10 +12,6 @@ import os
 
 from lode.atomic import final_name, name_failure
 
-# default_jobs lives in lode.parallel; this name stays for lode.cli.pipeline,
-# lode.recipes.steps and lode_plugins.remotes.local
-from lode.parallel import default_jobs  # noqa: F401
-
 BLOCK = 1 << 20
 SMALL = 4 << 20  # read in one call below this size
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"

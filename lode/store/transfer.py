@@ -74,7 +74,7 @@ def expand(repo, dirs: Iterable[str], paths: dict[str, str]
     problems = []
     for d in dirs:
         try:
-            entries = repo.odb.read_manifest(d)
+            entries = repo.objects.read_manifest(d)
         except MissingObject:
             problems.append((d, "missing from the cache"))
             continue
@@ -102,8 +102,8 @@ def exists_by_dirs(repo, remote: Store, dirs: Iterable[str], files: list[str]) -
     present = exists(remote, keys) if keys else set()
     vouched: set[str] = set()
     for d in dirs:
-        if object_key(d) in present and repo.odb.exists(d):
-            vouched.update(m for _, m in repo.odb.read_manifest(d))
+        if object_key(d) in present and repo.objects.exists(d):
+            vouched.update(m for _, m in repo.objects.read_manifest(d))
     ask = [object_key(m) for m in files if m not in vouched]
     return present | {object_key(m) for m in vouched} | (exists(remote, ask) if ask else set())
 
@@ -154,7 +154,7 @@ def push_objects(repo, remote: Store, files: set[str], dirs: set[str], paths: di
     result.failed += [(m, paths.get(m, ""), why) for m, why in problems]
     local, absent = [], []
     for m in inner | files:
-        (local if repo.odb.exists(m) else absent).append(m)
+        (local if repo.objects.exists(m) else absent).append(m)
     result.failed += [(m, paths.get(m, ""), "missing from the local cache") for m in absent]
     on_remote = exists_by_dirs(repo, remote, dirs, local)
     todo = sorted(m for m in local if object_key(m) not in on_remote)
@@ -167,7 +167,7 @@ def push_objects(repo, remote: Store, files: set[str], dirs: set[str], paths: di
         # workspace file edited in place (or a corrupted object) never reaches the remote
         # under a name its bytes no longer have. (The stat cache is not consulted: workers
         # may be forked processes, and an SQLite connection must not cross a fork.)
-        path = repo.odb.path(md5)
+        path = repo.objects.path(md5)
         try:
             if md5_file(path) != md5:
                 return "corrupt in the local cache (its bytes do not match its name); not pushed"
@@ -188,9 +188,9 @@ def push_objects(repo, remote: Store, files: set[str], dirs: set[str], paths: di
         if object_key(d) in on_remote:
             result.present += 1
             continue
-        if not repo.odb.exists(d) or _dir_incomplete(repo, d, missing_files):
+        if not repo.objects.exists(d) or _dir_incomplete(repo, d, missing_files):
             continue  # named above; a partial directory never gets its manifest
-        why = attempt(remote.upload, repo.odb.path(d), object_key(d), breaker=breaker)
+        why = attempt(remote.upload, repo.objects.path(d), object_key(d), breaker=breaker)
         if why:
             result.failed.append((d, paths.get(d, ""), why))
         else:
@@ -199,7 +199,7 @@ def push_objects(repo, remote: Store, files: set[str], dirs: set[str], paths: di
 
 
 def _dir_incomplete(repo, d: str, missing: set[str]) -> bool:
-    return any(m in missing for _, m in repo.odb.read_manifest(d))
+    return any(m in missing for _, m in repo.objects.read_manifest(d))
 
 
 def download_object(repo, remote: Store, md5: str, breaker: Breaker | None = None) -> str | None:
@@ -207,16 +207,16 @@ def download_object(repo, remote: Store, md5: str, breaker: Breaker | None = Non
     def get() -> None:
         data = remote.read_small(object_key(md5))
         if data is not None:
-            if not repo.odb.adopt_bytes(md5, data):
+            if not repo.objects.adopt_bytes(md5, data):
                 raise _Corrupt
             return
-        tmp = repo.odb.staging_path(md5)
+        tmp = repo.objects.staging_path(md5)
         try:
             remote.download(object_key(md5), tmp)
         except BaseException:
             unlink_quiet(tmp)
             raise
-        if not repo.odb.adopt(md5, tmp):
+        if not repo.objects.adopt(md5, tmp):
             raise _Corrupt
 
     try:
@@ -237,7 +237,7 @@ def fetch(repo, remote: Store, used: Objects, jobs: int) -> TransferResult:
 def fetch_objects(repo, remote: Store, files: set[str], dirs: set[str], paths: dict[str, str],
                   jobs: int) -> TransferResult:
     result, breaker = TransferResult(), Breaker()
-    absent = [d for d in dirs if not repo.odb.exists(d)]
+    absent = [d for d in dirs if not repo.objects.exists(d)]
     result.present += len(dirs) - len(absent)
     for d in absent:
         why = download_object(repo, remote, d, breaker)
@@ -247,7 +247,7 @@ def fetch_objects(repo, remote: Store, files: set[str], dirs: set[str], paths: d
             result.moved += 1
     inner, _ = expand(repo, dirs, paths)  # manifests still missing were named just above
     wanted = inner | files
-    todo = sorted(m for m in wanted if not repo.odb.exists(m))
+    todo = sorted(m for m in wanted if not repo.objects.exists(m))
     result.present += len(wanted) - len(todo)
     whys = _run(remote, jobs, todo, lambda m: download_object(repo, remote, m, breaker),
                 f"Fetching from {remote.name}")

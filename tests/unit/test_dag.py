@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lode.cli.dag import configure_dag as configure, run_dag
+from lode.cli.dag import configure_dag, run_dag
 from lode.errors import TargetError
 from lode.pipeline import dag as D
 from lode.pipeline.graph import PipelineError, load_project
@@ -246,7 +246,7 @@ def test_a_cycle_through_a_frozen_stage_is_refused(project_dir):
 # -- the command -----------------------------------------------------------------------------
 def _run(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="lode dag")
-    configure(p)
+    configure_dag(p)
     return run_dag(p.parse_args(argv))
 
 
@@ -268,7 +268,7 @@ def test_run_dag_prints_each_format(project_dir, monkeypatch, capsys):
 
 def test_formats_are_exclusive():
     p = argparse.ArgumentParser()
-    configure(p)
+    configure_dag(p)
     with pytest.raises(SystemExit):
         p.parse_args(["--dot", "--md"])
     args = p.parse_args(["-o", "--full", "x"])
