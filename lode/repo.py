@@ -6,11 +6,11 @@ import os
 from functools import cached_property
 
 from lode.config import Config
-from lode.errors import ConfigError, NotARepoError, TargetError
+from lode.errors import NotARepoError, TargetError
 from lode.flock import RepoLock
 from lode.paths import check_no_links
 from lode.store.ignore import Ignore
-from lode.store.links import KINDS
+from lode.store.links import parse_link_types
 from lode.store.objects import ObjectStore
 from lode.store.statcache import StatCache
 
@@ -61,15 +61,7 @@ class Repo:
 
     @cached_property
     def link_types(self) -> list[str]:
-        raw = self.config.get("cache", "type") or "reflink,copy"
-        types = [t.strip() for t in raw.split(",") if t.strip()]
-        bad = [t for t in types if t not in KINDS]
-        if bad:
-            raise ConfigError(
-                f"cache.type '{raw}' is not valid; use a comma-separated list of "
-                "reflink, hardlink, symlink, copy."
-            )
-        return types
+        return parse_link_types(self.config.get("cache", "type") or "reflink,copy")
 
     @cached_property
     def objects(self) -> ObjectStore:

@@ -17,7 +17,7 @@ from lode.ops.remotes import redact_url
 from lode.plugins.notifier import plugins as notifier_plugins
 from lode.plugins.remote import plugin_for
 from lode.secrets import MASK, is_secret
-from lode.store.links import KINDS
+from lode.store.links import parse_link_types
 
 _REMOTE = re.compile(r'remote "(.+)"')
 
@@ -60,13 +60,8 @@ def refuse_tracked_secret(section: str, key: str) -> None:
 
 
 def check_link_types(value: str) -> None:
-    """`cache.type` as it is written: every item one of KINDS (no empty ones)."""
-    types = [t.strip() for t in value.split(",")]
-    if not types or any(t not in KINDS for t in types):
-        raise ConfigError(
-            f"cache.type '{value}' is not valid; use a comma-separated list of "
-            "reflink, hardlink, symlink, copy."
-        )
+    """`cache.type` as it is written: every item one of the link kinds, no empty one."""
+    parse_link_types(value, strict=True)
 
 
 def get(repo, name: str, local: bool) -> str | None:

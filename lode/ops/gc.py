@@ -20,7 +20,7 @@ import os
 import stat
 from collections.abc import Callable
 
-from lode.errors import LodeError, MalformedError
+from lode.errors import LodeError, MalformedError, UsageError
 from lode.ops.remotes import open_remote
 from lode.pipeline.revisions import GitTree, Scm, WorkspaceTree
 from lode.plugins.remote import FILES_PREFIX, Remote, object_key
@@ -229,7 +229,7 @@ def referenced(repo, workspace: bool, all_branches: bool, all_tags: bool,
     """Every object md5 the scopes and the run cache reference (manifests not yet
     expanded: see `expand_dirs`); GcError naming the first file that cannot be read."""
     if not (workspace or all_branches or all_tags or all_commits):
-        raise GcError(
+        raise UsageError(
             "say which references to keep: -w (workspace), -a (branches), -T (tags) or "
             "-A (all commits).",
             "gc deletes everything else from the cache.",

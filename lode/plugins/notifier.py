@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import ClassVar
 from urllib.parse import urlsplit
 
+from lode import timefmt
 from lode.errors import LodeError
 from lode.plugins import Option, Plugin, Registry
 from lode.retry import Backoff
@@ -326,15 +327,8 @@ def _why(e: BaseException) -> str:
 # ---- formatting shared by the plugins (pure functions)
 
 def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    """A run's duration as a message says it: '12.3 s', '1 min 01 s', '?'."""
+    return timefmt.format_duration(seconds, words=True)
 
 
 def _number(value) -> bool:

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 
 from lode.atomic import tmp_name, unlink_quiet
+from lode.errors import ConfigError
 from lode.store.statcache import Stat, stat_key
 
 FICLONE = 0x40049409  # linux/fs.h
@@ -103,3 +104,18 @@ def _place_symlink(obj: str, dest: str) -> Stat:
     if os.path.islink(dest) and os.readlink(dest) == target:
         return stat_key(os.stat(dest))
     return _place(dest, lambda tmp: os.symlink(target, tmp))
+
+
+def parse_link_types(value: str, strict: bool = False) -> list[str]:
+    """`cache.type` ('reflink,copy', DVC's comma-separated list) as link kinds, in order;
+    ConfigError for an unknown kind, and with `strict` (a value being written) for an
+    empty item too."""
+    types = [t.strip() for t in value.split(",")]
+    if not strict:
+        types = [t for t in types if t]
+    if not types or any(t not in KINDS for t in types):
+        raise ConfigError(
+            f"cache.type '{value}' is not valid; use a comma-separated list of "
+            "reflink, hardlink, symlink, copy."
+        )
+    return types

@@ -36,6 +36,7 @@ def listing(root):
     (["schedule", "train", "--remove", "--cron", "0 3 * * *"], "--remove takes no --cron"),
     (["schedule", "train"], "say when with --cron"),
     (["run", "train", "b"], "is not a doit option"),
+    (["gc"], "say which references to keep"),
 ])
 def test_misused_options_exit_2_with_one_sentence(lode, project, argv, words):
     before = listing(project)
@@ -53,5 +54,7 @@ def test_other_failures_keep_their_exit_codes(lode, project, tmp_path):
     """Not a usage error: a config error is DVC's 251, no repository is 253, a missing
     target is 1."""
     assert lode("config", "core.no_such_option", "x", cwd=project, check=False).returncode == 251
+    bad = lode("config", "cache.type", "reflink,,copy", cwd=project, check=False)
+    assert bad.returncode == 251 and "cache.type 'reflink,,copy' is not valid" in bad.stderr
     assert lode("status", cwd=tmp_path, check=False).returncode == 253
     assert lode("add", "missing.csv", cwd=project, check=False).returncode == 1
