@@ -6,8 +6,7 @@ import argparse
 import os
 import sys
 
-from lode.cli.output import say
-from lode.cli.remote import _report
+from lode.cli.output import say, transfer_outcome
 from lode.ops import repro, targeted
 from lode.ops.coordinator import choose
 from lode.ops.remotes import open_remote
@@ -47,8 +46,13 @@ def configure_repro(p: argparse.ArgumentParser) -> None:
 
 def _pull_inputs(args, repo, project, stages) -> None:
     remote = open_remote(repo)
-    result = targeted.pull(repo, remote, project, stages, remote.capabilities.jobs)
-    _report(args, "fetched", result, remote)
+    try:
+        result = targeted.pull(repo, remote, project, stages, remote.capabilities.jobs)
+    finally:
+        remote.close()
+    error = transfer_outcome(args, "fetched", result)
+    if error is not None:
+        raise error
 
 
 def run_repro(args) -> int:

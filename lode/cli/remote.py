@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
-from lode.cli.output import say
-from lode.errors import CacheError, UsageError
+from lode.cli.output import say, transfer_outcome
+from lode.errors import UsageError
 from lode.ops import remotes as rc
 from lode.ops import transfer
 from lode.ops.doctor import doctor
@@ -86,32 +84,6 @@ def run_remote(args) -> int:
     return 0
 
 
-def _report(args, verb: str, result, remote=None) -> int:
-    """Print what moved and what did not; CacheError when something did not."""
-    error = _rendered(args, verb, result)
-    if error is not None:
-        raise error
-    return 0
-
-
-def _rendered(args, verb: str, result) -> CacheError | None:
-    """Print what moved and what did not; the error to raise when something did not."""
-    if result.moved or not result.failed:
-        say(args, f"{result.moved} file(s) {verb}" + (
-            f", {result.present} already there." if result.present else "."))
-    if not result.failed:
-        return None
-    for md5, path, why in result.failed[:20]:
-        print(f"ERROR: {path or '?'} ({md5}): {why}.", file=sys.stderr)
-    more = len(result.failed) - 20
-    tail = f" (and {more} more)" if more > 0 else ""
-    return CacheError(
-        f"{len(result.failed)} object(s) could not be {verb}{tail}; everything else was.",
-        [m for m, _, _ in result.failed],
-        "Rerun the command once the cause is fixed; it moves only what is missing.",
-    )
-
-
 def _transfer(args, verb: str) -> int:
     repo = Repo.find()
     try:
@@ -119,7 +91,7 @@ def _transfer(args, verb: str) -> int:
                    run_cache=args.run_cache)
         if verb == "pulled":
             pulled = transfer.pull(repo, force=args.force, **how)
-            error = _rendered(args, "fetched", pulled.fetched)
+            error = transfer_outcome(args, "fetched", pulled.fetched)
             if pulled.checkout_error is not None:
                 raise pulled.checkout_error
             for path in pulled.added:
@@ -128,7 +100,7 @@ def _transfer(args, verb: str) -> int:
                 say(args, f"M\t{path}")
         else:
             op = transfer.push if verb == "pushed" else transfer.fetch
-            error = _rendered(args, verb, op(repo, **how))
+            error = transfer_outcome(args, verb, op(repo, **how))
         if error is not None:
             raise error
         return 0

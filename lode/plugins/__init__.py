@@ -56,18 +56,19 @@ class Plugin:
     # Derived from the options (and kept for older plugins that declare them directly).
     secrets: ClassVar[tuple[str, ...]] = ()
     env: ClassVar[dict[str, str]] = {}
-    _declared: ClassVar[dict[str, Option]] = {}
+    # a name no plugin picks for its own attribute: the merged declarations live here
+    _lode_declared_options: ClassVar[dict[str, Option]] = {}
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         own = vars(cls)
-        declared = dict(cls._declared)  # the nearest base's, merged already
+        declared = dict(cls._lode_declared_options)  # the nearest base's, merged already
         try:
             if "options" in own:
                 declared.update((o.name, o) for o in map(_as_option, own["options"]))
         except TypeError:
             pass  # not iterable: `problems` says so when the plugin is loaded
-        cls._declared = declared
+        cls._lode_declared_options = declared
         secrets = [n for n, o in declared.items() if o.secret]
         legacy = own.get("secrets")
         if isinstance(legacy, (tuple, list, set, frozenset)):
@@ -84,11 +85,11 @@ class Plugin:
     @classmethod
     def declared_options(cls) -> dict[str, Option]:
         """name -> Option, the base classes' included."""
-        return dict(cls._declared)
+        return dict(cls._lode_declared_options)
 
     @classmethod
     def option_names(cls) -> frozenset[str]:
-        return frozenset(cls._declared)
+        return frozenset(cls._lode_declared_options)
 
     @classmethod
     def problems(cls) -> list[str]:
