@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import ClassVar, Generic, TypeVar
 
-from lode.errors import PluginError, UnknownPlugin
+from lode.errors import LodeError, PluginError, UnknownPlugin
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -169,6 +169,22 @@ class Registry(Generic[P]):
             raise self._broken(name, f"{type(e).__name__}: {e}", e) from None
         self._loaded[name] = self.check(name, obj, ep.value)
         return obj
+
+    def load_as(self, name: str, error: type[LodeError]) -> type[P]:
+        """`load`, its failures said in the words of a command that runs one plugin by
+        name (`--executor dask`, `lode export argo`) and raised as `error`: an unknown
+        name lists the installed ones, a missing package names the extra to install."""
+        try:
+            return self.load(name)
+        except UnknownPlugin:
+            raise error(f"unknown {self.what} '{name}'.",
+                        f"Installed {self.what}s: {', '.join(self.names()) or 'none'}.") from None
+        except PluginError as e:
+            if isinstance(e.cause, ImportError):
+                raise error(
+                    f"{self.what} '{name}' needs a package that is not installed "
+                    f"({e.cause.name}).", f"Install it: pip install 'lode[{name}]'.") from None
+            raise error(e.message, e.hint) from None
 
     def load_all(self) -> tuple[dict[str, type[P]], dict[str, PluginError]]:
         """Every installed plugin that loads, and why each of the others does not."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 
-from lode.errors import LodeError, PluginError, UnknownPlugin
+from lode.errors import LodeError
 from lode.plugins import Option, Plugin, Registry
 
 __all__ = ["EXECUTORS", "GROUP", "Ended", "Executor", "ExecutorError", "Job", "LocalExecutor",
@@ -175,14 +175,4 @@ def names() -> list[str]:
 def load(name: str) -> type[Executor]:
     """The executor class registered as `name`; ExecutorError when there is none, or it
     cannot be loaded (a missing package: which one, and the extra that installs it)."""
-    try:
-        return EXECUTORS.load(name)
-    except UnknownPlugin:
-        raise ExecutorError(f"unknown executor '{name}'.",
-                            f"Installed executors: {', '.join(names()) or 'none'}.") from None
-    except PluginError as e:
-        if isinstance(e.cause, ImportError):
-            raise ExecutorError(
-                f"executor '{name}' needs a package that is not installed ({e.cause.name}).",
-                f"Install it: pip install 'lode[{name}]'.") from None
-        raise ExecutorError(e.message, e.hint) from None
+    return EXECUTORS.load_as(name, ExecutorError)

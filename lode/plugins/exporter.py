@@ -17,7 +17,7 @@ imports one by name.
 
 from __future__ import annotations
 
-from lode.errors import LodeError, PluginError, UnknownPlugin
+from lode.errors import LodeError
 from lode.plugins import Option, Plugin, Registry
 
 __all__ = ["EXPORTERS", "GROUP", "DataRemote", "ExportError", "ExportPlan", "Exported",
@@ -145,14 +145,4 @@ def names() -> list[str]:
 def load(name: str) -> type[Exporter]:
     """The exporter class registered as `name`; ExportError when there is none, or it
     cannot be loaded (a missing package: which one, and the extra that installs it)."""
-    try:
-        return EXPORTERS.load(name)
-    except UnknownPlugin:
-        raise ExportError(f"unknown exporter '{name}'.",
-                          f"Installed exporters: {', '.join(names()) or 'none'}.") from None
-    except PluginError as e:
-        if isinstance(e.cause, ImportError):
-            raise ExportError(
-                f"exporter '{name}' needs a package that is not installed ({e.cause.name}).",
-                f"Install it: pip install 'lode[{name}]'.") from None
-        raise ExportError(e.message, e.hint) from None
+    return EXPORTERS.load_as(name, ExportError)

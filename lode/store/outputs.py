@@ -94,12 +94,7 @@ class Output:
         d: dict[str, Any] = {}
         if self.md5:
             d["md5"] = self.md5
-            if self.size is not None:
-                d["size"] = self.size
-            if self.nfiles is not None:
-                d["nfiles"] = self.nfiles
-            if self.isexec:
-                d["isexec"] = True
+            self._meta_into(d)
             if self.hash_name != LEGACY_HASH:
                 d["hash"] = self.hash_name
         d["path"] = self.path
@@ -110,13 +105,17 @@ class Output:
         """As dvc.lock records a dep or an out: path, hash, md5, size, nfiles, isexec
         (lode writes only md5 records there, and no carried keys)."""
         d: dict[str, Any] = {"path": self.path, "hash": self.hash_name, "md5": self.md5}
+        self._meta_into(d)
+        return d
+
+    def _meta_into(self, d: dict[str, Any]) -> None:
+        """size, nfiles, isexec, in the order both files write them, when known."""
         if self.size is not None:
             d["size"] = self.size
         if self.nfiles is not None:
             d["nfiles"] = self.nfiles
         if self.isexec:
             d["isexec"] = True
-        return d
 
     @classmethod
     def from_dict(cls, d: Any, where: str) -> Output:
