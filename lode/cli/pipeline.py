@@ -10,7 +10,6 @@ from lode.cli.output import say, transfer_outcome
 from lode.ops import repro, targeted
 from lode.ops.coordinator import choose
 from lode.ops.remotes import open_remote
-from lode.parallel import default_jobs
 from lode.pipeline.events import line_listener
 from lode.repo import Repo
 
@@ -70,13 +69,9 @@ def run_repro(args) -> int:
         with repo.lock():
             if args.pull:
                 _pull_inputs(args, repo, project, stages)
-            repro.check_inputs(project, stages)
-            result = repro.repro(
-                repo, project, stages, force=args.force,
-                jobs=args.jobs or default_jobs(), keep_going=args.keep_going,
-                run_cache=not args.no_run_cache, scm=repo.scm, listener=line_listener(args.quiet),
-                executor=executor,
-            )
+            result = repro.run(repo, project, stages, force=args.force, jobs=args.jobs,
+                               keep_going=args.keep_going, run_cache=not args.no_run_cache,
+                               listener=line_listener(args.quiet), executor=executor)
     finally:
         repo.close()
     if result.failed:

@@ -9,6 +9,7 @@ import os
 
 from lode.errors import LodeError
 from lode.ops import coordinator
+from lode.parallel import default_jobs
 from lode.pipeline.graph import PipelineError, Project, load_project
 from lode.pipeline.run import StageFailed
 from lode.pipeline.stage import Stage
@@ -137,6 +138,20 @@ def repro(
     result.not_run = _account(plan, stages, project)
     result.failed = plan.errors
     return result
+
+
+def run(repo, project: Project, stages: list[Stage], *, force: bool = False,
+        jobs: int | None = None, keep_going: bool = False, run_cache: bool = True,
+        listener: Listener | None = None,
+        executor: tuple[str, dict[str, str]] | None = None) -> ReproResult:
+    """The repro every caller runs (`lode repro`, a recipe's repro step): the inputs
+    checked, then the stages run here (`jobs` at once, default one per core) or on
+    `executor`, with `.gitignore` entries beside their cached outputs when the repository
+    is in Git. The caller holds the repository lock."""
+    check_inputs(project, stages)
+    return repro(repo, project, stages, force=force, jobs=jobs or default_jobs(),
+                 keep_going=keep_going, run_cache=run_cache, scm=repo.scm,
+                 listener=listener, executor=executor)
 
 
 def _run_doit(plan: Plan, jobs: int, keep_going: bool) -> None:

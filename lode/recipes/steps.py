@@ -17,7 +17,6 @@ from lode.ops.coordinator import choose
 from lode.ops.remotes import open_remote
 from lode.ops.reports import metrics
 from lode.ops.used import collect
-from lode.parallel import default_jobs
 from lode.pipeline.events import line_listener
 from lode.plugins.notifier import notify as deliver
 from lode.recipes import RecipeError, gitops
@@ -108,10 +107,8 @@ def repro(ctx: RunContext, step: Step) -> str:
     project, stages = ctx.plan(reload=True)
     if not stages:
         return "no pipeline stages"
-    pipeline.check_inputs(project, stages)
-    result = pipeline.repro(ctx.repo, project, stages, force=ctx.recipe.force,
-                            jobs=default_jobs(), scm=ctx.repo.scm, listener=line_listener(),
-                            executor=_executor(ctx))
+    result = pipeline.run(ctx.repo, project, stages, force=ctx.recipe.force,
+                          listener=line_listener(), executor=_executor(ctx))
     ctx.stages = {s.address(ctx.repo.root): o for s, o in result.outcomes.items()}
     if result.failed:
         raise result.failed[0]
