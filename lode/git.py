@@ -45,15 +45,16 @@ def last_message(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def probe(*args: str, cwd: str | None = None, input: str | None = None,
+def probe(*args: str, cwd: str | None = None, input: str | bytes | None = None,
           why: str = "") -> subprocess.CompletedProcess:
-    """git ARGS with its output captured, whatever its exit code; GitMissing (saying
-    `why` git is needed) when git itself is missing."""
+    """git ARGS with its output captured, whatever its exit code: text, or bytes when
+    `input` is bytes (paths that are not UTF-8); GitMissing (saying `why` git is needed)
+    when git itself is missing."""
     try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              input=input, stdin=None if input is not None
-                              else subprocess.DEVNULL)
-    except FileNotFoundError:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True,
+                              text=not isinstance(input, bytes), input=input,
+                              stdin=None if input is not None else subprocess.DEVNULL)
+    except (FileNotFoundError, NotADirectoryError):
         raise GitMissing(why) from None
 
 

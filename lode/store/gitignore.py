@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 
+from lode import git
 from lode.atomic import write_text_atomic
 
 _SPECIAL = re.compile(r"([\\*?\[\]!#])")
@@ -17,16 +18,11 @@ def entry_for(name: str) -> str:
 
 def git_ignores(root: str, path: str) -> bool:
     """Whether Git already ignores `path` (then DVC adds no line, and neither do we)."""
-    import subprocess
-
     try:
-        r = subprocess.run(
-            ["git", "check-ignore", "-q", "--", os.path.relpath(path, root)],
-            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-    except OSError:
+        return git.probe("check-ignore", "-q", "--", os.path.relpath(path, root),
+                         cwd=root).returncode == 0
+    except git.GitMissing:
         return False
-    return r.returncode == 0
 
 
 def ensure_ignored(path: str) -> bool:
@@ -60,18 +56,14 @@ def _listed(path: str) -> bool:
 def ensure_all_ignored(root: str, paths: list[str]) -> list[str]:
     """`ensure_ignored` for many outputs with one `git check-ignore` for those not yet
     listed; the .gitignore files written."""
-    import subprocess
-
     todo = [p for p in dict.fromkeys(paths) if not _listed(p)]
     if not todo:
         return []
     try:
-        r = subprocess.run(
-            ["git", "check-ignore", "--stdin", "-z"], cwd=root, capture_output=True,
-            input=b"\0".join(os.fsencode(os.path.relpath(p, root)) for p in todo),
-        )
+        r = git.probe("check-ignore", "--stdin", "-z", cwd=root,
+                      input=b"\0".join(os.fsencode(os.path.relpath(p, root)) for p in todo))
         ignored = {os.path.join(root, os.fsdecode(p)) for p in r.stdout.split(b"\0") if p}
-    except OSError:
+    except git.GitMissing:
         ignored = set()
     written = []
     for p in todo:
