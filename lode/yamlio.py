@@ -10,6 +10,7 @@ emitter, so the bytes match DVC's either way. ruamel is imported only on that sl
 
 from __future__ import annotations
 
+import io
 import re
 from functools import cache
 from typing import Any, NamedTuple
@@ -335,7 +336,6 @@ def dump_block(doc: dict, indent: int = 0) -> str:
     lines: list[str] = []
     if _emit(doc, indent, lines):
         return "\n".join(lines) + "\n"
-    import io
 
     from ruamel.yaml import YAML
 

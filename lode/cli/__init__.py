@@ -9,9 +9,11 @@ the reports.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
+import traceback
 
 from lode import __version__, progress
 from lode.errors import LodeError
@@ -128,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _render(e: Exception, verbose: int) -> int:
     if verbose:
-        import traceback
-
         traceback.print_exc()
     if isinstance(e, LodeError):
         print(f"ERROR: {e}", file=sys.stderr)
@@ -146,8 +146,6 @@ def _render(e: Exception, verbose: int) -> int:
 
 
 def _os_error(e: OSError) -> str:
-    import errno
-
     where = f" '{e.filename}'" if e.filename else ""
     if e.errno == errno.ENOSPC:
         return f"no space left on the device{where}; free some space and rerun (nothing was lost)."

@@ -8,6 +8,7 @@ start.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 
 from lode.atomic import write_text_atomic
@@ -61,9 +62,6 @@ def _out_path(out: str | None) -> str:
 
 
 def run_plots(args) -> int:
-    import json
-
-
     if not args.json:
         require_bundle()  # the page needs the 'report' extra; said before any work
     repo = Repo.find()

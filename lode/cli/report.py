@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from lode.atomic import write_text_atomic
 from lode.cli.compare import positive
@@ -28,9 +29,6 @@ def configure_report(p: argparse.ArgumentParser) -> None:
 
 
 def run_report(args) -> int:
-    import os
-
-
     repo = Repo.find()
     try:
         report = build(repo, args.revs or None, all_branches=args.all_branches,

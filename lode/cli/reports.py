@@ -8,6 +8,7 @@ imported at module level: `lode` builds every parser on every start.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from lode.cli.output import warn
@@ -86,9 +87,6 @@ def configure_params(p: argparse.ArgumentParser) -> None:
 
 
 def _print_report(args, report, table) -> None:
-    import json
-
-
     if not getattr(args, "quiet", False):
         for w in report.warnings:
             warn(w)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
+import re
 from typing import Any
 
 from lode import yamlio
@@ -305,8 +307,6 @@ def _is_mem(value: Any) -> bool:
 def mem_mib(value: Any) -> int:
     """A `mem` resource in MiB, rounded up: a bare number is MiB (as Slurm reads it), or
     a size such as 512M, 2G, 1.5GiB; ValueError for anything else."""
-    import math
-    import re
 
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(value)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from lode.errors import LodeError
 from lode.pipeline.dvcfile import DVCFILE
@@ -201,9 +204,6 @@ _DB_COMPANIONS = ("-journal", "-wal", "-shm")
 def _db_problem(path: str) -> str | None:
     """Why doit could not use the database at `path` (None: it can, or there is none):
     not a regular file, not SQLite, corrupt, or rows doit would choke on mid-run."""
-    import sqlite3
-    import stat
-    from pathlib import Path
 
     try:
         st = os.lstat(path)

@@ -8,7 +8,10 @@ large file while it is being copied, so it is read once (`copy_with_md5`).
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
+import queue
+import threading
 
 from lode.atomic import final_name, name_failure
 
@@ -88,9 +91,6 @@ def _fd_name(fd: int) -> str:
 def _copy_large(src_fd: int, dst_fd: int, h) -> tuple[str, int]:
     """Map the source once; this thread hashes block i while a writer thread writes it out.
     The bytes are read from the page cache once and never copied into Python buffers."""
-    import mmap
-    import queue
-    import threading
 
     size = os.fstat(src_fd).st_size
     todo: queue.Queue = queue.Queue(maxsize=4)

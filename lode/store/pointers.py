@@ -3,6 +3,7 @@ in DVC 3 key order (docs/formats.md)."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from typing import Any
@@ -69,8 +70,6 @@ def _layout(doc: dict) -> list:
 
 
 def _round_trip_update(text: str, doc: dict) -> str:
-    import io
-
     from ruamel.yaml import YAML
 
     y = YAML()

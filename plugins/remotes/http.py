@@ -43,7 +43,9 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from lode.plugins.remote import (
@@ -188,8 +190,6 @@ class HTTPRemote(Remote):
         custom header, and a cookie jar that keeps and sends nothing."""
         session = getattr(self._local, "bare", None)
         if session is None:
-            from http.cookiejar import DefaultCookiePolicy
-
             session = self._new_session()
             session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             self._local.bare = session
@@ -285,8 +285,6 @@ class HTTPRemote(Remote):
             return {k for k in keys if self._exists(k)}
         with self._lock:
             if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
                 self._pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="lode-http")
         futures = [self._pool.submit(self._exists, k) for k in keys]
         try:

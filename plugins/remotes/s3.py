@@ -11,6 +11,7 @@ import base64
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -273,7 +274,6 @@ class S3Remote(Remote):
     def _head_many(self, keys: set[str]) -> set[str]:
         if not keys:
             return set()
-        from concurrent.futures import ThreadPoolExecutor
 
         ordered = sorted(keys)
         with ThreadPoolExecutor(min(self.jobs, len(ordered))) as pool:
@@ -305,7 +305,6 @@ class S3Remote(Remote):
         # keys its slice should hold, so the last page reads little beyond its end.
         n = max(1, min(self.jobs, round(remaining / PAGE)))
         cuts = [last] + [_boundary(pos + (1 - pos) * i / n) for i in range(1, n)] + [None]
-        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(n) as pool:
             parts = pool.map(lambda i: self._list_range(cuts[i], cuts[i + 1], remaining / n)[0],

@@ -7,6 +7,7 @@ are drawn, tooltips. `render` lays the plots of `lode.ops.reports.plots.collect`
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -195,8 +196,6 @@ def render(data: dict) -> str:
         if not drawn:
             body = "<p class='note'>Nothing to draw at any revision.</p>"
         elif plot["kind"] == "image":
-            import base64
-
             body = "<div class='images'>" + "".join(
                 html.image_block(base64.b64decode(entries[r]["image_b64"]), plot["id"],
                                  caption=r) for r in drawn) + "</div>"
