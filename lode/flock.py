@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import fcntl
 import os
-import socket
 import sys
 import threading
 import time
@@ -37,7 +36,7 @@ class RepoLock:
                 "Wait for it to finish, or stop that process; a dead one releases "
                 "the lock by itself.",
             )
-        note = f"{os.getpid()} {socket.gethostname()} {' '.join(sys.argv[1:3])}\n"
+        note = f"{os.getpid()} {os.uname().nodename} {' '.join(sys.argv[1:3])}\n"
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, note.encode(), 0)

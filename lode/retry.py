@@ -13,22 +13,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
 class Backoff:
     """`attempts` tries in all; after try n (1-based) wait `first * factor**(n-1)` seconds,
-    at most `cap`; no retry starts past `deadline` seconds after the first try."""
+    at most `cap`; no retry starts past `deadline` seconds after the first try.
 
-    attempts: int
-    first: float
-    factor: float = 2.0
-    cap: float | None = None
-    deadline: float | None = None
+    A plain class, not a dataclass: `lode status` imports it, and dataclasses costs
+    start-up time (it imports inspect)."""
+
+    __slots__ = ("attempts", "first", "factor", "cap", "deadline")
+
+    def __init__(self, attempts: int, first: float, factor: float = 2.0,
+                 cap: float | None = None, deadline: float | None = None) -> None:
+        self.attempts, self.first, self.factor = attempts, first, factor
+        self.cap, self.deadline = cap, deadline
+
+    def __repr__(self) -> str:
+        return (f"Backoff(attempts={self.attempts}, first={self.first}, factor={self.factor}"
+                f", cap={self.cap}, deadline={self.deadline})")
 
     def wait(self, attempt: int) -> float:
         """The pause after try number `attempt` (1-based) failed."""

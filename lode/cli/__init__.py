@@ -13,7 +13,6 @@ import errno
 import importlib
 import os
 import sys
-import traceback
 
 from lode import __version__, progress
 from lode.errors import LodeError
@@ -21,11 +20,11 @@ from lode.errors import LodeError
 # name -> (module under lode.cli, function, help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("init", "run_init", "Initialise lode (DVC-compatible) in this Git repository."),
-    "add": ("data", "run_add", "Track files or directories: cache them and write .dvc pointers."),
-    "commit": ("data", "run_commit", "Record changes to tracked outputs in their pointers."),
-    "checkout": ("data", "run_checkout", "Restore tracked outputs from the cache."),
-    "status": ("data", "run_status", "Show tracked outputs that changed."),
-    "unprotect": ("data", "run_unprotect", "Make linked, read-only outputs editable."),
+    "add": ("add", "run_add", "Track files or directories: cache them and write .dvc pointers."),
+    "commit": ("add", "run_commit", "Record changes to tracked outputs in their pointers."),
+    "checkout": ("checkout", "run_checkout", "Restore tracked outputs from the cache."),
+    "status": ("status", "run_status", "Show tracked outputs that changed."),
+    "unprotect": ("unprotect", "run_unprotect", "Make linked, read-only outputs editable."),
     "repro": ("pipeline", "run_repro", "Run the pipeline stages whose inputs changed."),
     "stage": ("stage", "run_stage", "Run one stage on a worker at a pinned commit (the remote "
               "stage protocol), or merge workers' results into dvc.lock."),
@@ -44,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "push": ("remote", "run_push", "Upload the data the workspace references to a remote."),
     "pull": ("remote", "run_pull", "Download the data the workspace references, and check it out."),
     "fetch": ("remote", "run_fetch", "Download the data the workspace references into the cache."),
-    "gc": ("data", "run_gc", "Remove cache (and remote) objects nothing references."),
+    "gc": ("gc", "run_gc", "Remove cache (and remote) objects nothing references."),
     "doctor": ("remote", "run_doctor", "Check the setup: secrets in tracked files, remotes."),
     "run": ("run", "run_run", "Run a team recipe: pre-tasks, repro, post-tasks (--detach: "
             "in the background)."),
@@ -130,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _render(e: Exception, verbose: int) -> int:
     if verbose:
+        import traceback  # only for -v on an error: start-up is measured
+
         traceback.print_exc()
     if isinstance(e, LodeError):
         print(f"ERROR: {e}", file=sys.stderr)

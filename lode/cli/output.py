@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from lode.errors import CacheError
+from lode.repo import Repo
 
 
 def say(args, text: str) -> None:
@@ -33,3 +34,18 @@ def transfer_outcome(args, verb: str, result) -> CacheError | None:
         [m for m, _, _ in result.failed],
         "Rerun the command once the cause is fixed; it moves only what is missing.",
     )
+
+
+def under_lock(func):
+    """A command handler `func(args, repo)` run in the repository, under its lock."""
+
+    def run(args) -> int:
+        repo = Repo.find()
+        try:
+            with repo.lock():
+                return func(args, repo)
+        finally:
+            repo.close()
+
+    run.__name__ = func.__name__
+    return run

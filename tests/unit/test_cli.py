@@ -51,9 +51,10 @@ def test_a_command_line_imports_the_module_of_its_command_only():
             "print(' '.join(m for m in sys.modules if m.startswith(('lode', 'doit'))))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.split()
-    assert "lode.cli.data" in loaded
-    assert not [m for m in loaded if m.startswith(("lode.cli.run", "lode.cli.plots",
-                                                   "lode.recipes", "lode_plugins", "doit"))]
+    assert "lode.cli.status" in loaded
+    assert not [m for m in loaded if m.startswith((
+        "lode.cli.run", "lode.cli.plots", "lode.cli.add", "lode.ops.gc", "lode.ops.add",
+        "lode.recipes", "lode.ops.reports", "lode_plugins", "doit"))]
 
 
 def test_every_command_configures_from_its_own_module():
