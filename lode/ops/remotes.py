@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import urlsplit, urlunsplit
 
 from lode.atomic import write_text_atomic
 from lode.errors import ConfigError, SecretInConfigError
@@ -39,6 +38,8 @@ def redact_url(url: str) -> str:
     password is masked too: there it is usually a token (`https://TOKEN@host`)."""
     if "://" not in url or "@" not in url:
         return url
+    from urllib.parse import urlsplit, urlunsplit  # 7 ms with ipaddress: not at start-up
+
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -145,6 +146,8 @@ def origin(options: dict[str, str]) -> str:
     url = options.get("url", "")
     where = url
     if "://" in url:
+        from urllib.parse import urlsplit  # not at start-up (see redact_url)
+
         try:
             parts = urlsplit(url)
             where = f"{parts.scheme}://{parts.hostname or ''}:{parts.port or ''}"

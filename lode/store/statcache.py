@@ -9,11 +9,14 @@ A directory row keeps a signature of its whole listing, so an unchanged director
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
 
 # A file whose mtime is this close to the moment we started reading it may be rewritten
 # within the same timestamp tick without its stat changing ("racily clean", as Git calls
@@ -33,6 +36,8 @@ def stat_key(st: os.stat_result) -> Stat:
 
 
 def _connect(path: str) -> sqlite3.Connection:
+    import sqlite3  # with datetime, 7 ms: only a command that reads the cache pays it
+
     # Shared by the hashing/linking threads; sqlite3 serialises access itself.
     db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
